@@ -1,0 +1,102 @@
+"""Top-level configuration: one frozen dataclass tree, defaults in code, YAML overrides.
+
+`load_config(path)` merges a YAML file over the defaults; unknown keys and wrong types are a
+`ConfigError` that names the key. Every YAML shipped under `configs/` is loaded by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.config import RetrievalConfig
+from retrieval.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """Limits on what an operator may hand in.
+
+    max_pixels: images with more pixels are refused (decompression-bomb guard).
+    max_bytes: files larger than this are refused before decoding.
+    """
+
+    max_pixels: int = 40_000_000
+    max_bytes: int = 200_000_000
+
+
+@dataclass(frozen=True)
+class VLMConfig:
+    """The language model that reads the evidence; `model` None means vision-only mode.
+
+    model: a preset name from `configs/models/` or a local weights directory.
+    """
+
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class NormalcyConfig:
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    inputs: InputConfig = field(default_factory=InputConfig)
+    vlm: VLMConfig = field(default_factory=VLMConfig)
+    rules_dir: str = str(REPO_ROOT / "data" / "rules")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        """Short stable hash of the whole configuration (for reports and result caches)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def from_dict(cls: type, data: dict, where: str = "config"):
+    """Build dataclass `cls` from `data`, recursing into nested dataclasses; unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint, value, where: str):
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where)
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return None
+    for kind in allowed:
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(kind, type) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+    names = " or ".join(getattr(k, "__name__", str(k)) for k in allowed)
+    raise ConfigError(f"{where}: expected {names}, got {value!r}")
+
+
+def load_config(path: str | Path | None = None) -> NormalcyConfig:
+    """Defaults, overridden by the YAML file at `path` when given."""
+    if path is None:
+        return NormalcyConfig()
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist; pass an existing YAML file to --config")
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {file} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return from_dict(NormalcyConfig, data, where=file.name)

@@ -1,0 +1,70 @@
+"""The verdict: the one schema every front end, log and report reads.
+
+The model is only ever asked for `reasoning` and `correctness` (the source paper's schema,
+`MODEL_SCHEMA`); everything the system can compute itself (scores, threshold, box, references,
+rules, hashes) is filled in by the system, never by the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("ok", "unparsed", "vision_only")
+
+# What the language model must answer: the source paper's verdict.
+MODEL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "reasoning": {"type": "string"},
+        "correctness": {"type": "integer", "enum": [0, 1]},
+    },
+    "required": ["reasoning", "correctness"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One inspection's answer.
+
+    correctness: 1 normal, 0 anomalous (the source paper's convention).
+    anomaly_score: fused score normalised so that 1.0 is the class threshold (> 1 means anomalous).
+    threshold: the class threshold on the raw anomaly-map score.
+    map_score: raw anomaly-map score of the query (same units as `threshold`).
+    model_score: P(correctness = 0) read from the language model's logits, when a model answered.
+    defect_box: [x0, y0, x1, y1] of the hottest region in image pixels, or None when nothing is hot.
+    references / rules: the evidence used (JSON-ready dicts).
+    """
+
+    reasoning: str
+    correctness: int
+    anomaly_score: float
+    threshold: float
+    status: str
+    class_name: str
+    map_score: float
+    image_sha256: str
+    references: list[dict] = field(default_factory=list)
+    rules: list[dict] = field(default_factory=list)
+    defect_box: list[int] | None = None
+    model_score: float | None = None
+    model: str | None = None
+    raw_text: str | None = None
+    notice: str | None = None
+
+    def __post_init__(self):
+        if self.correctness not in (0, 1):
+            raise ValueError(f"correctness must be 0 or 1, got {self.correctness!r}")
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def label(self) -> str:
+        return "PASS" if self.correctness == 1 else "FAIL"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
