@@ -127,8 +127,9 @@ def test_summarise_keeps_unparsed_and_counts_them():
     assert (bottle["tp"], bottle["fp"], bottle["tn"], bottle["fn"]) == (2, 2, 1, 1)
     assert bottle["acc"] == pytest.approx(3 / 6)
     assert bottle["overkill"] == pytest.approx(2 / 3) and bottle["miss"] == pytest.approx(1 / 3)
-    assert bottle["auroc"] == pytest.approx(skm.roc_auc_score([0, 0, 1, 1, 1, 0], [0.2, 1.4, 2.0, 0.7, 1.1, 0.9]))
-    assert bottle["f1_at_thr"] == pytest.approx(skm.f1_score([0, 0, 1, 1, 1, 0], [0, 1, 1, 0, 1, 0]))
+    y, s = [0, 0, 1, 1, 1, 0], [0.2, 1.4, 2.0, 0.7, 1.1, 0.9]
+    assert bottle["auroc"] == pytest.approx(skm.roc_auc_score(y, s))
+    assert bottle["f1_at_thr"] == pytest.approx(skm.f1_score(y, np.array(s) > 1.0))
     cable = per_class["cable"]
     assert cable["auroc"] is None and cable["miss"] is None and cable["acc"] == 1.0
     assert cable["n_vision_only"] == 2 and cable["pixel_auroc"] is None and cable["aupro"] is None
