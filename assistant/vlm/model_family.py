@@ -1,0 +1,49 @@
+"""Supported model families as profiles of the one transformers backend.
+
+The family is read from the weights' own `config.json` (`model_type`), never guessed from a name.
+A profile only says what differs between families: how a turn's images and labels are laid out
+for the family's chat template, and how image pixel limits are applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FamilyProfile:
+    """How the transformers backend treats one `model_type`.
+
+    layout: "interleaved" (the chat template renders parts in order) or "images_first" (the family's
+      hub template renders every image of a turn before its text, so labels become a numbered legend).
+    pixel_limits: "processor" — the image processor resizes within [min_pixels, max_pixels] itself
+      (passed as `size={"shortest_edge": min, "longest_edge": max}`); "resize" — images are resized
+      before the processor so that their pixel count lies within the limits.
+    """
+
+    model_type: str
+    label: str
+    layout: str = "interleaved"
+    pixel_limits: str = "resize"
+
+
+_PROFILES = [
+    FamilyProfile("qwen2_vl", "Qwen2-VL", pixel_limits="processor"),
+    FamilyProfile("qwen2_5_vl", "Qwen2.5-VL", pixel_limits="processor"),
+    FamilyProfile("qwen3_vl", "Qwen3-VL", pixel_limits="processor"),
+    FamilyProfile("llava", "LLaVA-1.5", layout="images_first"),
+    FamilyProfile("llava_next", "LLaVA-NeXT", layout="images_first"),
+    FamilyProfile("llava_onevision", "LLaVA-OneVision", layout="images_first"),
+    FamilyProfile("idefics3", "Idefics3"),
+    FamilyProfile("smolvlm", "SmolVLM"),
+]
+FAMILIES: dict[str, FamilyProfile] = {profile.model_type: profile for profile in _PROFILES}
+
+
+def family_of(model_type: str | None) -> FamilyProfile | None:
+    """The profile for a config.json `model_type`, or None when the family is not supported."""
+    return FAMILIES.get(model_type or "")
+
+
+def supported_types() -> str:
+    return ", ".join(FAMILIES)
