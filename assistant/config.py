@@ -37,9 +37,19 @@ class VLMConfig:
     """The language model that reads the evidence; `model` None means vision-only mode.
 
     model: a preset name from `configs/models/` or a local weights directory.
+    path / backend / url / max_new_tokens / timeout_s: when set, override the preset's value
+      (e.g. the preset's model folder moved, or the OpenAI-compatible server has another address).
+    guided: constrain the answer to the verdict JSON schema (grammar on the transformers backend,
+      the server's json_schema response format on the openai backend).
     """
 
     model: str | None = None
+    path: str | None = None
+    backend: str | None = None
+    url: str | None = None
+    max_new_tokens: int | None = None
+    timeout_s: float | None = None
+    guided: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ the model family from the weights' own `config.json`. Unknown keys are a `Config
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,8 @@ class ModelPreset:
 
     @property
     def local_path(self) -> Path | None:
-        """`path` with `~` expanded, or None."""
-        return Path(self.path).expanduser() if self.path else None
+        """`path` with `~` and environment variables (e.g. `$NORMALCY_HOME`) expanded, or None."""
+        return Path(os.path.expandvars(self.path)).expanduser() if self.path else None
 
 
 def preset_files(folder: Path = PRESETS_DIR) -> dict[str, Path]:
