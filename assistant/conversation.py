@@ -109,14 +109,14 @@ class Session:
         self.max_new_tokens = max_new_tokens
         self.context_tokens = context_tokens or getattr(backend, "context_tokens", None) or DEFAULT_CONTEXT_TOKENS
         self._counter = count_tokens or estimate_tokens
-        self._counts: dict[tuple[int, ...], int] = {}
+        self._counts: dict[tuple[int, ...], tuple[tuple[Message, ...], int]] = {}
 
     def _count(self, messages: list[Message]) -> int:
-        """Token count, cached per run of history messages (they stay alive in `history`, so ids are stable)."""
+        """Token count, cached per run of messages (the cache keeps them alive, so their ids stay unique)."""
         key = tuple(id(m) for m in messages)
         if key not in self._counts:
-            self._counts[key] = self._counter(messages)
-        return self._counts[key]
+            self._counts[key] = (tuple(messages), self._counter(messages))
+        return self._counts[key][1]
 
     def inspect(self, *, guided: bool = True) -> ModelAnswer:
         """Ask for the verdict (parse, one re-ask if needed); the answer joins the history."""

@@ -19,23 +19,29 @@ class FamilyProfile:
     pixel_limits: "processor" — the image processor resizes within [min_pixels, max_pixels] itself
       (passed as `size={"shortest_edge": min, "longest_edge": max}`); "resize" — images are resized
       before the processor so that their pixel count lies within the limits.
+    unquantized: module paths (transformers 5 layout) kept in full precision under 4/8-bit loading: the vision tower and the
+      projector (small, sensitive to quantisation; bitsandbytes' CPU 4-bit kernel also needs
+      in_features that are multiples of 64, which tiny vision towers do not have).
     """
 
     model_type: str
     label: str
     layout: str = "interleaved"
     pixel_limits: str = "resize"
+    unquantized: tuple[str, ...] = ()
 
 
+_LLAVA = ("model.vision_tower", "model.multi_modal_projector")
+_IDEFICS = ("model.vision_model", "model.connector")
 _PROFILES = [
-    FamilyProfile("qwen2_vl", "Qwen2-VL", pixel_limits="processor"),
-    FamilyProfile("qwen2_5_vl", "Qwen2.5-VL", pixel_limits="processor"),
-    FamilyProfile("qwen3_vl", "Qwen3-VL", pixel_limits="processor"),
-    FamilyProfile("llava", "LLaVA-1.5", layout="images_first"),
-    FamilyProfile("llava_next", "LLaVA-NeXT", layout="images_first"),
-    FamilyProfile("llava_onevision", "LLaVA-OneVision", layout="images_first"),
-    FamilyProfile("idefics3", "Idefics3"),
-    FamilyProfile("smolvlm", "SmolVLM"),
+    FamilyProfile("qwen2_vl", "Qwen2-VL", pixel_limits="processor", unquantized=("model.visual",)),
+    FamilyProfile("qwen2_5_vl", "Qwen2.5-VL", pixel_limits="processor", unquantized=("model.visual",)),
+    FamilyProfile("qwen3_vl", "Qwen3-VL", pixel_limits="processor", unquantized=("model.visual",)),
+    FamilyProfile("llava", "LLaVA-1.5", layout="images_first", unquantized=_LLAVA),
+    FamilyProfile("llava_next", "LLaVA-NeXT", layout="images_first", unquantized=_LLAVA),
+    FamilyProfile("llava_onevision", "LLaVA-OneVision", layout="images_first", unquantized=_LLAVA),
+    FamilyProfile("idefics3", "Idefics3", unquantized=_IDEFICS),
+    FamilyProfile("smolvlm", "SmolVLM", unquantized=_IDEFICS),
 ]
 FAMILIES: dict[str, FamilyProfile] = {profile.model_type: profile for profile in _PROFILES}
 

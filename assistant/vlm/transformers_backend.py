@@ -60,7 +60,7 @@ class TransformersBackend:
             raise ConfigError(f"model folder {report.path} holds model_type {report.model_type!r}; "
                               f"supported: {supported_types()}")
         processor = _load_processor(report.path, profile, preset)
-        model = _load_model(report.path, preset)
+        model = _load_model(report.path, preset, profile)
         return cls(preset, profile, processor, model)
 
     # -- prompt ---------------------------------------------------------------------------------
@@ -176,14 +176,14 @@ def _load_processor(folder: str, profile: FamilyProfile, preset: ModelPreset):
     return processor
 
 
-def _load_model(folder: str, preset: ModelPreset):
+def _load_model(folder: str, preset: ModelPreset, profile: FamilyProfile):
     from transformers import AutoModelForImageTextToText
 
     kwargs = dict(local_files_only=True, dtype=_torch_dtype(preset.dtype))
     if preset.device_map:
         kwargs["device_map"] = preset.device_map
     if preset.quantization:
-        kwargs["quantization_config"] = quantization_config(preset)
+        kwargs["quantization_config"] = quantization_config(preset, profile)
     try:
         model = AutoModelForImageTextToText.from_pretrained(folder, **kwargs)
     except OSError as exc:
@@ -192,15 +192,18 @@ def _load_model(folder: str, preset: ModelPreset):
     return model.eval()
 
 
-def quantization_config(preset: ModelPreset):
-    """bitsandbytes settings: "4bit" = NF4 with double quantisation, compute in the preset dtype; "8bit" = LLM.int8."""
+def quantization_config(preset: ModelPreset, profile: FamilyProfile):
+    """bitsandbytes settings: "4bit" = NF4 with double quantisation, computing in the preset dtype;
+    "8bit" = LLM.int8. The family's vision tower, projector and lm_head stay in full precision."""
     from transformers import BitsAndBytesConfig
 
+    keep = [*profile.unquantized, "lm_head"]
     if preset.quantization == "8bit":
-        return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=keep)
     compute = _torch_dtype(preset.dtype)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=None if compute == "auto" else compute)
+                              bnb_4bit_compute_dtype=None if compute == "auto" else compute,
+                              llm_int8_skip_modules=keep)
 
 
 def _torch_dtype(name: str):
