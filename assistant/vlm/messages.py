@@ -60,9 +60,10 @@ def system(text: str) -> Message:
     return Message("system", (TextPart(text),))
 
 
-def user(*parts: Part | str) -> Message:
-    """A user turn; plain strings become `TextPart`s."""
-    return Message("user", tuple(TextPart(p) if isinstance(p, str) else p for p in parts))
+def user(*parts: Part | str | Image.Image) -> Message:
+    """A user turn; plain strings become `TextPart`s, bare PIL images unlabelled `ImagePart`s."""
+    return Message("user", tuple(TextPart(p) if isinstance(p, str) else ImagePart(p) if isinstance(p, Image.Image)
+                                 else p for p in parts))
 
 
 def assistant(text: str) -> Message:
