@@ -27,7 +27,7 @@ PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 
 @dataclass
 class ModelReport:
-    """What `models check` prints. memory_gib: estimated weights memory per precision (GiB)."""
+    """What `models check` prints. memory_bytes: estimated weights memory per precision (bytes)."""
 
     path: str
     complete: bool
@@ -38,7 +38,7 @@ class ModelReport:
     n_params: int | None = None
     weight_files: list[str] = field(default_factory=list)
     weights_dtypes: list[str] = field(default_factory=list)
-    memory_gib: dict[str, float] = field(default_factory=dict)
+    memory_bytes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -181,7 +181,7 @@ def _count_parameters(shards: list[Path], report: ModelReport) -> None:
                 dtypes.add(info.get("dtype", "?"))
     report.n_params = total
     report.weights_dtypes = sorted(dtypes)
-    report.memory_gib = {name: round(total * per / GIB, 3) for name, per in BYTES_PER_PARAM.items()}
+    report.memory_bytes = {name: math.ceil(total * per) for name, per in BYTES_PER_PARAM.items()}
 
 
 def report_lines(report: ModelReport) -> list[str]:
@@ -194,7 +194,7 @@ def report_lines(report: ModelReport) -> list[str]:
     if report.n_params is not None:
         lines.append(f"  parameters: {report.n_params:,} ({report.n_params / 1e9:.2f} B), stored as "
                      f"{', '.join(report.weights_dtypes)}")
-        lines.append("  weights memory: " + ", ".join(f"{k} {v:.2f} GiB" for k, v in report.memory_gib.items())
+        lines.append("  weights memory: " + ", ".join(f"{k} {v / GIB:.2f} GiB" for k, v in report.memory_bytes.items())
                      + " (+ activations and image tokens)")
     lines.extend(f"  note: {note}" for note in report.notes)
     return lines
