@@ -84,6 +84,10 @@ def from_dict(cls: type, data: dict, where: str = "config"):
 def _coerce(hint, value, where: str):
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where)
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if value is None and type(None) in allowed:
         return None

@@ -17,12 +17,14 @@ class EncoderConfig:
     path: local weights file for the non-embedded encoders.
     arch: architecture name for open_clip / torchvision (e.g. "ViT-B-32", "resnet18").
     image_size: square input side in pixels.
+    layers: feature nodes for the torchvision encoder (default layer2, layer3).
     """
 
     name: str = "efficientnet-lite0"
     path: str | None = None
     arch: str | None = None
     image_size: int = 224
+    layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+"""Few-shot, training-free anomaly maps: pure functions on tensors and arrays, no I/O.
+
+A query's patch features are compared with the patch features of its k retrieved normal references;
+each query patch scores the distance to its nearest reference patch. The grid map is smoothed and
+upsampled to the image; the image score is the map's maximum (or the mean of its top fraction).
+Normality addition (NAND) suppresses regions described as normal: A' = A * (1 - A_sup).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def nearest_patch_distance(query, bank, chunk: int = 4096):
+    """query (P, C), bank (N, C) float tensors -> (P,) Euclidean distance of each query patch to its nearest bank patch."""
+    import torch
+
+    query = query.float()
+    q_sq = (query * query).sum(1, keepdim=True)
+    best = torch.full((query.shape[0],), float("inf"))
+    for start in range(0, bank.shape[0], chunk):
+        part = bank[start:start + chunk].float()
+        d2 = q_sq + (part * part).sum(1)[None, :] - 2.0 * query @ part.T
+        best = torch.minimum(best, d2.min(dim=1).values)
+    return best.clamp_min(0).sqrt()
+
+
+def gaussian_smooth(grid: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W) -> (H, W) Gaussian-smoothed (separable, reflect padding); sigma in cells, <= 0 returns a copy."""
+    if sigma <= 0:
+        return grid.astype(np.float32, copy=True)
+    radius = max(1, int(math.ceil(3 * sigma)))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float32)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(grid.astype(np.float32), radius, mode="reflect")
+    rows = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), 1, padded)
+    return np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="valid"), 0, rows)
+
+
+def upsample(grid: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w) -> (height, width) bilinear resize of a map, values preserved in range."""
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(grid, dtype=np.float32))[None, None]
+    return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def image_score(grid: np.ndarray, top_fraction: float = 0.0) -> float:
+    """(H, W) map -> scalar: the max, or the mean of the top `top_fraction` of cells."""
+    flat = grid.ravel()
+    if top_fraction <= 0:
+        return float(flat.max())
+    count = max(1, int(round(flat.size * top_fraction)))
+    return float(np.partition(flat, flat.size - count)[-count:].mean())
+
+
+def hot_region(grid: np.ndarray, level: float) -> tuple[int, int, int, int] | None:
+    """(H, W) map -> (x0, y0, x1, y1) box (cells, x1/y1 exclusive) of the 4-connected region of cells
+    >= level that contains the map's maximum; None when the maximum is below `level`."""
+    peak = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    if grid[peak] < level:
+        return None
+    inside = grid >= level
+    seen = np.zeros_like(inside)
+    stack = [peak]
+    seen[peak] = True
+    while stack:
+        y, x = stack.pop()
+        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+            if 0 <= ny < grid.shape[0] and 0 <= nx < grid.shape[1] and inside[ny, nx] and not seen[ny, nx]:
+                seen[ny, nx] = True
+                stack.append((ny, nx))
+    ys, xs = np.nonzero(seen)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def scale_box(box, grid_shape, image_size) -> list[int]:
+    """Box in grid cells (x0, y0, x1, y1) -> box in image pixels for an image of (width, height)."""
+    gh, gw = grid_shape
+    width, height = image_size
+    x0, y0, x1, y1 = box
+    return [int(x0 * width / gw), int(y0 * height / gh),
+            int(math.ceil(x1 * width / gw)), int(math.ceil(y1 * height / gh))]
+
+
+def suppress(grid: np.ndarray, suppression: np.ndarray) -> np.ndarray:
+    """NAND normality addition: (H, W) map and (H, W) suppression in [0, 1] -> A * (1 - A_sup)."""
+    return grid * (1.0 - np.clip(suppression, 0.0, 1.0))

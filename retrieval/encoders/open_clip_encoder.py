@@ -1,0 +1,60 @@
+"""An open_clip vision tower loaded from a local checkpoint (never from a hub).
+
+`retrieval.encoder.path` is either a directory holding `open_clip_config.json` and its weights
+(open_clip's `local-dir:` layout) or a checkpoint file, with `retrieval.encoder.arch` naming the
+architecture (e.g. "ViT-B-32"). Patch features are the token maps of two intermediate blocks
+(about half and three quarters deep).
+"""
+
+from __future__ import annotations
+
+from retrieval.config import EncoderConfig
+from retrieval.encoders.image_encoder import ImageEncoder, require_local, weights_digest
+from retrieval.errors import ConfigError, MissingWeights
+
+
+def _weights_file(path):
+    if path.is_file():
+        return path
+    candidates = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".pt", ".pth"))
+    if not candidates:
+        raise MissingWeights(f"no open_clip weights (.safetensors/.bin/.pt) in {path}")
+    return candidates[0]
+
+
+class OpenClipEncoder(ImageEncoder):
+    def __init__(self, cfg: EncoderConfig):
+        import open_clip
+
+        path = require_local(cfg.path, "the open_clip encoder")
+        if path.is_dir():
+            if not (path / "open_clip_config.json").is_file():
+                raise MissingWeights(f"{path} has no open_clip_config.json; put the model config and weights there")
+            model = open_clip.create_model(f"local-dir:{path}")
+            arch = path.name
+        else:
+            if not cfg.arch:
+                raise ConfigError("retrieval.encoder.arch is required with an open_clip checkpoint file "
+                                  "(e.g. ViT-B-32)")
+            model = open_clip.create_model(cfg.arch, pretrained=str(path))
+            arch = cfg.arch
+        self.model = model.visual.eval()
+        pre = getattr(self.model, "preprocess_cfg", {}) or {}
+        self.mean = tuple(pre.get("mean", open_clip.OPENAI_DATASET_MEAN))
+        self.std = tuple(pre.get("std", open_clip.OPENAI_DATASET_STD))
+        size = pre.get("size", self.model.image_size)
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self._id = f"open_clip:{arch}@{weights_digest(_weights_file(path))}"
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def layer_maps(self, batch):
+        import torch
+
+        with torch.inference_mode():
+            out = self.model.forward_intermediates(batch, intermediates_only=True, output_fmt="NCHW")
+        maps = out["image_intermediates"]
+        depth = len(maps)
+        return [maps[depth // 2], maps[(3 * depth) // 4]] if depth > 1 else list(maps)

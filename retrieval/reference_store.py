@@ -1,0 +1,126 @@
+"""Normal reference images of each product class, in a Chroma collection on disk.
+
+Each record: class, source path, sha256, size, encoder id (architecture + weights hash); its id is
+`<class>/<sha256>`, so adding the same image twice is a no-op. The collection remembers which encoder
+made its embeddings and refuses to open under another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.errors import EmptyStore, EncoderMismatch, UnknownClass
+
+COLLECTION = "references"
+
+
+@dataclass(frozen=True)
+class Reference:
+    class_name: str
+    path: str
+    sha256: str
+    width: int
+    height: int
+    distance: float | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.class_name}/{self.sha256}"
+
+    def to_dict(self) -> dict:
+        return {"class": self.class_name, "path": self.path, "sha256": self.sha256,
+                "width": self.width, "height": self.height, "distance": self.distance}
+
+
+class ReferenceStore:
+    def __init__(self, client, encoder_id: str, location: str = "the store"):
+        self.encoder_id = encoder_id
+        self.location = location
+        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        if COLLECTION in existing:
+            self.collection = client.get_collection(COLLECTION)
+            built_with = (self.collection.metadata or {}).get("encoder")
+            if built_with != encoder_id:
+                raise EncoderMismatch(
+                    f"the reference store in {location} was built with encoder {built_with}, but the configured "
+                    f"encoder is {encoder_id}; rebuild it with `normalcy ingest ... --rebuild` "
+                    "or configure the encoder it was built with")
+        else:
+            self.collection = client.create_collection(
+                COLLECTION, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
+                embedding_function=None)
+
+    def existing(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        return set(self.collection.get(ids=ids, include=[])["ids"])
+
+    def add(self, references: list[Reference], embeddings: np.ndarray) -> None:
+        """Add references with their (N, D) embeddings in one batch."""
+        if not references:
+            return
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.collection.upsert(
+            ids=[r.id for r in references],
+            embeddings=[row.tolist() for row in np.asarray(embeddings, dtype=np.float32)],
+            documents=[r.path for r in references],
+            metadatas=[{"class": r.class_name, "path": r.path, "sha256": r.sha256, "width": r.width,
+                        "height": r.height, "encoder": self.encoder_id, "added_at": now} for r in references])
+
+    def remove(self, references: list[Reference]) -> None:
+        if references:
+            self.collection.delete(ids=[r.id for r in references])
+
+    def classes(self) -> dict[str, int]:
+        """Class name -> number of references, sorted by name."""
+        metas = self.collection.get(include=["metadatas"])["metadatas"] or []
+        counts: dict[str, int] = {}
+        for meta in metas:
+            counts[meta["class"]] = counts.get(meta["class"], 0) + 1
+        return dict(sorted(counts.items()))
+
+    def require_class(self, class_name: str) -> None:
+        """Raise EmptyStore / UnknownClass (with what to do) unless the class has references."""
+        known = self.classes()
+        if not known:
+            raise EmptyStore(f"the reference store in {self.location} is empty; add normal images with "
+                             "`normalcy ingest DIR --class NAME` (or run `normalcy demo`)")
+        if class_name not in known:
+            raise UnknownClass(f"class {class_name!r} has no references; known classes: {', '.join(known)}. "
+                               f"Add some with `normalcy ingest DIR --class {class_name}`")
+
+    def of_class(self, class_name: str, with_embeddings: bool = False):
+        """All references of a class (sorted by sha256), and their (N, D) embeddings when asked."""
+        include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
+        got = self.collection.get(where={"class": class_name}, include=include)
+        order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["sha256"])
+        refs = [_reference(got["metadatas"][i]) for i in order]
+        if not with_embeddings:
+            return refs
+        embeddings = np.asarray(got["embeddings"], dtype=np.float32)
+        return refs, (embeddings[order] if len(order) else embeddings.reshape(0, 0))
+
+    def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
+        """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first."""
+        self.require_class(class_name)
+        got = self.collection.query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
+                                    n_results=k + len(exclude), where={"class": class_name},
+                                    include=["metadatas", "distances"])
+        pairs = zip(got["metadatas"][0], got["distances"][0])
+        found = [_reference(meta, dist) for meta, dist in pairs if meta["sha256"] not in exclude]
+        return found[:k]
+
+    def fingerprint(self, class_name: str) -> str:
+        """Hash of the class's reference set: changes whenever a reference is added or removed."""
+        shas = sorted(r.sha256 for r in self.of_class(class_name))
+        return hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+
+
+def _reference(meta: dict, distance: float | None = None) -> Reference:
+    return Reference(class_name=meta["class"], path=meta["path"], sha256=meta["sha256"],
+                     width=int(meta["width"]), height=int(meta["height"]),
+                     distance=None if distance is None else float(distance))

@@ -1,0 +1,82 @@
+"""Expert rules of each class in a Chroma collection, embedded with the text encoder.
+
+`sync` makes the collection match a list of rules (the YAML files): new or changed rules are embedded,
+unchanged ones are skipped by content digest, removed ones deleted. `for_class` ranks the rules of a class
+(and the rules for every class, "*") by similarity to the operator's question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.rule import ANY_CLASS, Rule
+
+COLLECTION = "rules"
+DEFAULT_QUESTION = "Is this {class_name} part defective, and why?"
+
+
+@dataclass(frozen=True)
+class RankedRule:
+    rule: Rule
+    similarity: float
+
+    def to_dict(self) -> dict:
+        return {**self.rule.to_dict(), "similarity": round(self.similarity, 4)}
+
+
+class RuleStore:
+    def __init__(self, client, text_encoder):
+        self.encoder = text_encoder
+        self.collection = client.get_or_create_collection(
+            COLLECTION, metadata={"encoder": text_encoder.id, "hnsw:space": "cosine"}, embedding_function=None)
+        if (self.collection.metadata or {}).get("encoder") != text_encoder.id:
+            client.delete_collection(COLLECTION)  # rules are re-derivable from YAML: re-embed them all
+            self.collection = client.create_collection(
+                COLLECTION, metadata={"encoder": text_encoder.id, "hnsw:space": "cosine"}, embedding_function=None)
+
+    def sync(self, rules: list[Rule]) -> int:
+        """Make the store hold exactly `rules`; returns how many were (re-)embedded."""
+        stored = self.collection.get(include=["metadatas"])
+        digests = {i: m.get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
+        wanted = {rule.id: rule for rule in rules}
+        stale = [i for i in digests if i not in wanted]
+        if stale:
+            self.collection.delete(ids=stale)
+        changed = [rule for rule in rules if digests.get(rule.id) != rule.digest]
+        self._upsert(changed)
+        return len(changed)
+
+    def _upsert(self, rules: list[Rule]) -> None:
+        if not rules:
+            return
+        vectors = self.encoder.encode([r.text for r in rules])
+        self.collection.upsert(
+            ids=[r.id for r in rules], embeddings=[v.tolist() for v in vectors], documents=[r.text for r in rules],
+            metadatas=[{"class": r.class_name, "kind": r.kind, "severity": r.severity, "digest": r.digest}
+                       for r in rules])
+
+    def list(self, class_name: str | None = None) -> list[Rule]:
+        where = {"class": {"$in": [class_name, ANY_CLASS]}} if class_name else None
+        got = self.collection.get(where=where, include=["metadatas", "documents"])
+        rules = [_rule(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
+        return sorted(rules, key=lambda r: (r.class_name, r.kind, r.id))
+
+    def for_class(self, class_name: str, question: str | None = None, n: int = 6) -> list[RankedRule]:
+        """Up to n rules, most similar to the question first: the class's own rules, plus at most
+        `n // 3` rules written for every class ("*"), so generic rules never crowd out specific ones."""
+        query = self.encoder.encode([question or DEFAULT_QUESTION.format(class_name=class_name)])[0]
+        general = self._ranked(query, ANY_CLASS, n // 3)
+        specific = self._ranked(query, class_name, n - len(general))
+        return sorted(specific + general, key=lambda r: -r.similarity)
+
+    def _ranked(self, query, class_name: str, n: int) -> list[RankedRule]:
+        available = len(self.collection.get(where={"class": class_name}, include=[])["ids"])
+        if n <= 0 or available == 0:
+            return []
+        got = self.collection.query(query_embeddings=[query.tolist()], n_results=min(n, available),
+                                    where={"class": class_name}, include=["metadatas", "documents", "distances"])
+        rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
+        return [RankedRule(_rule(i, m, d), 1.0 - float(dist)) for i, m, d, dist in rows]
+
+def _rule(rule_id: str, meta: dict, text: str) -> Rule:
+    return Rule(id=rule_id, class_name=meta["class"], text=text, kind=meta["kind"], severity=meta["severity"])
