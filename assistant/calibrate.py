@@ -1,0 +1,74 @@
+"""Keeping each class's threshold current: leave-one-out over its normal references, stored in
+HOME/calibration.json, recomputed whenever the reference set or the scoring settings change."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from retrieval.anomaly_map import image_score
+from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_from_scores
+from retrieval.errors import BadInput
+
+
+class Calibrator:
+    def __init__(self, workspace, gatherer):
+        self.ws = workspace
+        self.gatherer = gatherer
+
+    @property
+    def settings(self) -> str:
+        cfg = self.ws.config.retrieval
+        return (f"{self.ws.encoder.id}|k={cfg.map.k}|sigma={cfg.map.sigma}|n={cfg.map.neighbourhood}"
+                f"|top={cfg.map.top_fraction}|z={cfg.calibration.z}|max={cfg.calibration.max_references}")
+
+    def stored(self) -> dict[str, dict]:
+        path = self.ws.home.calibration
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def current(self, class_name: str) -> Calibration:
+        """The class's calibration, recomputed first if its references or settings changed."""
+        fingerprint = self.ws.references.fingerprint(class_name)
+        known = self.stored().get(class_name)
+        if known:
+            calibration = Calibration(**known)
+            if calibration.is_current(fingerprint, self.settings):
+                return calibration
+        return self.recalibrate(class_name, fingerprint)
+
+    def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
+        cfg = self.ws.config.retrieval
+        references, embeddings = self.ws.references.of_class(class_name, with_embeddings=True)
+        if len(references) < MIN_REFERENCES:
+            raise BadInput(f"class {class_name!r} has {len(references)} reference(s); calibration needs at least "
+                           f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
+        scores = [self._leave_one_out(i, references, embeddings)
+                  for i in spread_indices(len(references), cfg.calibration.max_references)]
+        threshold, mean, std = threshold_from_scores(np.array(scores), cfg.calibration.z)
+        calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
+                                  fingerprint or self.ws.references.fingerprint(class_name), self.settings)
+        self._save(calibration)
+        return calibration
+
+    def _leave_one_out(self, index: int, references, embeddings: np.ndarray) -> float:
+        """Score reference `index` against its k nearest other references, as a query would be scored."""
+        import torch
+
+        similarity = embeddings @ embeddings[index]
+        similarity[index] = -np.inf
+        k = min(self.ws.config.retrieval.map.k, len(references) - 1)
+        neighbours = [references[j] for j in np.argsort(-similarity)[:k]]
+        features = torch.from_numpy(self.gatherer.reference_features(references[index]).astype(np.float32))
+        grid = self.gatherer.score_grid(features, neighbours)
+        return image_score(grid, self.ws.config.retrieval.map.top_fraction)
+
+    def _save(self, calibration: Calibration) -> None:
+        data = self.stored()
+        data[calibration.class_name] = calibration.to_dict()
+        path = self.ws.home.calibration
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.replace(path)

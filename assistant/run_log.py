@@ -1,0 +1,60 @@
+"""The run log: every inspection and chat turn appended to JSONL, images stored once by sha256.
+
+    HOME/runs/YYYY-MM-DD.jsonl   one JSON object per line
+    HOME/runs/images/SHA.png     inspected images and overlays
+
+Appends are single `write` calls of one line each, so a crash never leaves half a record that a reader
+would trip over (a truncated last line is skipped on read).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+class RunLog:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.images = self.folder / "images"
+
+    def store_image(self, image, sha256: str | None = None) -> str:
+        """Save a PIL image as PNG by content hash (computed from the PNG bytes when not given)."""
+        import hashlib
+        import io
+
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        data = buffer.getvalue()
+        sha256 = sha256 or hashlib.sha256(data).hexdigest()
+        path = self.images / f"{sha256}.png"
+        if not path.is_file():
+            self.images.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return sha256
+
+    def image_path(self, sha256: str) -> Path:
+        return self.images / f"{sha256}.png"
+
+    def append(self, record: dict) -> dict:
+        """Append one record (a `time` field is added) and return it."""
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with open(self.folder / f"{record['time'][:10]}.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(line)
+        return record
+
+    def records(self) -> list[dict]:
+        """All records, oldest first; an unreadable (truncated) line is skipped."""
+        out = []
+        for path in sorted(self.folder.glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return out

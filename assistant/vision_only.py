@@ -1,0 +1,52 @@
+"""The verdict written from the visual evidence alone, for sites with no language model configured.
+
+It states plainly that no model was asked, then gives what the evidence shows: the score against the
+class threshold, where the hottest region is, the nearest normal reference, and the rules to check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NOTICE = ("No language model is configured, so this verdict comes from the visual evidence alone. "
+          "Configure one with --model PRESET_OR_PATH (see `normalcy models list`).")
+
+
+def where(box: list[int] | None, peak: tuple[int, int], size: tuple[int, int]) -> str:
+    """A human phrase for a position: "the upper-left part (x 12-80, y 30-95 px)"."""
+    width, height = size
+    x, y = peak
+    vertical = ("upper", "middle", "lower")[min(2, 3 * y // max(1, height))]
+    horizontal = ("left", "centre", "right")[min(2, 3 * x // max(1, width))]
+    name = "centre" if (vertical, horizontal) == ("middle", "centre") else f"{vertical}-{horizontal}"
+    name = name.replace("middle-", "").replace("-centre", "")
+    if box is None:
+        return f"the {name} part, around ({x}, {y}) px"
+    x0, y0, x1, y1 = box
+    return f"the {name} part (x {x0}-{x1}, y {y0}-{y1} px)"
+
+
+def explain(evidence) -> str:
+    """Reasoning text for a vision-only verdict."""
+    score, calibration = evidence.anomaly_score, evidence.calibration
+    decision = "ANOMALOUS" if evidence.anomalous else "NORMAL"
+    lines = [NOTICE,
+             f"Anomaly score {score:.2f} x the {evidence.class_name} threshold (map score {evidence.map_score:.3f} "
+             f"vs threshold {evidence.threshold:.3f}, calibrated on {calibration.n_references} normal references): "
+             f"{decision}."]
+    spot = where(evidence.defect_box, evidence.peak, evidence.query.size)
+    if evidence.anomalous:
+        lines.append(f"The region that deviates most from the {len(evidence.references)} nearest normal references "
+                     f"is {spot}.")
+    else:
+        lines.append(f"No region exceeds the threshold; the warmest spot is {spot}.")
+    if evidence.references:
+        nearest = evidence.references[0]
+        lines.append(f"Nearest normal reference: {Path(nearest.path).name} (embedding distance {nearest.distance:.3f}).")
+    defects = [r.rule for r in evidence.rules if r.rule.kind == "defect"]
+    if defects and evidence.anomalous:
+        lines.append("Defect rules to check there: " + " ".join(f"[{r.id}] {r.text}" for r in defects[:3]))
+    noise = [r.rule for r in evidence.rules if r.rule.kind == "accepted_noise"]
+    if noise:
+        lines.append("Accepted variation (not a defect): " + " ".join(f"[{r.id}] {r.text}" for r in noise[:2]))
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""The open resources of one data home: encoders, stores, caches — each built on first use.
+
+Front ends build one `Workspace` and keep it (the server holds it for its lifetime), so weights load once.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from assistant.config import NormalcyConfig
+from assistant.home import Home
+from retrieval.errors import BadInput
+from retrieval.rule import load_rules_file
+
+
+class Workspace:
+    def __init__(self, config: NormalcyConfig, home: Home):
+        self.config = config
+        self.home = home
+
+    @cached_property
+    def encoder(self):
+        from retrieval.encoders.image_encoder import load_image_encoder
+
+        return load_image_encoder(self.config.retrieval.encoder)
+
+    @cached_property
+    def text_encoder(self):
+        from retrieval.encoders.text_encoder import TextEncoder
+
+        return TextEncoder()
+
+    @cached_property
+    def client(self):
+        from retrieval.chroma_client import open_client
+
+        return open_client(self.home.store, self.config.retrieval.store)
+
+    @cached_property
+    def references(self):
+        from retrieval.reference_store import ReferenceStore
+
+        return ReferenceStore(self.client, self.encoder.id, location=str(self.home.root))
+
+    @cached_property
+    def features(self):
+        from retrieval.feature_cache import FeatureCache
+
+        return FeatureCache(self.home.features, self.encoder.id)
+
+    @cached_property
+    def rules(self):
+        """The rule store, synced with the YAML files on first use (only changed rules re-embed)."""
+        from retrieval.rule_store import RuleStore
+
+        store = RuleStore(self.client, self.text_encoder)
+        store.sync(self.rule_files_content())
+        return store
+
+    def rule_files(self) -> list[Path]:
+        """Shipped rule files (config.rules_dir) then operator rule files (HOME/rules)."""
+        files = []
+        for folder in (Path(self.config.rules_dir), self.home.rules):
+            if folder.is_dir():
+                files += sorted(folder.glob("*.yaml"))
+        return files
+
+    def rule_files_content(self):
+        rules, seen = [], {}
+        for path in self.rule_files():
+            for rule in load_rules_file(path):
+                if rule.id in seen:
+                    raise BadInput(f"rule id {rule.id} appears in both {seen[rule.id]} and {path}; ids must be unique")
+                seen[rule.id] = path
+                rules.append(rule)
+        return rules
