@@ -1,0 +1,37 @@
+"""`normalcy demo`: build a demo store from real images and inspect a few parts."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--source", type=click.Choice(["all", "elpv", "textures"]), default="all", show_default=True)
+@click.option("--references", "n_references", default=120, show_default=True,
+              help="Normal ELPV cells ingested as references.")
+@click.pass_obj
+def demo(obj, source, n_references):
+    """Ingest demo references (ELPV solar cells, textures), then inspect held-out good and defective parts."""
+    from assistant.demo import ELPV_LICENCE, elpv_demo, texture_demo
+    from assistant.ingest import ingest
+
+    inspector = obj.inspector
+    references, cases = [], []
+    if source in ("all", "elpv"):
+        refs, more = elpv_demo(n_references)
+        references, cases = references + refs, cases + more
+        click.echo(ELPV_LICENCE)
+    if source in ("all", "textures"):
+        refs, more = texture_demo(obj.home.root / "demo" / "textures")
+        references, cases = references + refs, cases + more
+    click.echo(f"data home: {obj.home.root}")
+    click.echo(ingest(inspector.workspace, inspector.gatherer, references).summary())
+    correct = 0
+    for case in cases:
+        verdict = inspector.inspect(case.path, case.class_name).verdict
+        got = "normal" if verdict.correctness == 1 else "defective"
+        correct += got == case.expected
+        click.echo(f"{verdict.label}  {case.class_name:<16} {case.path.name:<16} score {verdict.anomaly_score:5.2f}"
+                   f"  (expected {case.expected})")
+    click.echo(f"{correct}/{len(cases)} as expected. Next: normalcy --home {obj.home.root} inspect IMAGE "
+               "--class solar_cell_mono   |   normalcy serve")

@@ -1,0 +1,36 @@
+"""`normalcy inspect`: one image, one verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--class", "class_name", required=True, help="Product class of the part.")
+@click.option("--question", "-q", help="The operator's question (ranks the rules; passed to the model).")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+@click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the anomaly overlay (heatmap, contour, box) to this PNG.")
+@click.pass_obj
+def inspect(obj, image, class_name, question, as_json, overlay):
+    """Inspect IMAGE as a part of CLASS: is it defective, and why?"""
+    inspection = obj.inspector.inspect(image, class_name, question=question)
+    if overlay:
+        inspection.evidence.overlay("all").save(overlay)
+    if as_json:
+        click.echo(inspection.verdict.to_json())
+    else:
+        click.echo(render_verdict(inspection.verdict, image))
+
+
+def render_verdict(verdict, image: Path) -> str:
+    """The human-readable verdict block."""
+    lines = [f"{verdict.label}  {Path(image).name}  [{verdict.class_name}]  "
+             f"score {verdict.anomaly_score:.2f} x threshold  ({verdict.status})"]
+    if verdict.defect_box:
+        lines.append(f"  defect box: {verdict.defect_box}")
+    lines += ["  " + line for line in verdict.reasoning.splitlines()]
+    return "\n".join(lines)

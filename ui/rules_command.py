@@ -1,0 +1,63 @@
+"""`normalcy rules`: list and add expert rules."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from retrieval.errors import BadInput
+from retrieval.rule import KINDS, SEVERITIES, Rule, load_rules_file, save_rules_file
+
+LOCAL_RULES = "local.yaml"
+
+
+@click.group()
+def rules():
+    """Expert rules per product class (normality criteria, typical defects, accepted noise)."""
+
+
+@rules.command("list")
+@click.option("--class", "class_name", help="Only rules of this class (and those for every class).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_rules(obj, class_name, as_json):
+    """List the rules in the store (synced from the YAML files)."""
+    found = obj.inspector.workspace.rules.list(class_name)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in found], indent=2))
+        return
+    for rule in found:
+        click.echo(f"{rule.id:<48} {rule.class_name:<16} {rule.kind:<15} {rule.severity:<8} {rule.text}")
+    click.echo(f"{len(found)} rule(s)")
+
+
+@rules.command("add")
+@click.argument("text")
+@click.option("--class", "class_name", required=True)
+@click.option("--kind", type=click.Choice(KINDS), required=True)
+@click.option("--severity", type=click.Choice(SEVERITIES), default="major", show_default=True)
+@click.option("--id", "rule_id", help="Rule id (default: CLASS-KIND-local-N).")
+@click.pass_obj
+def add_rule(obj, text, class_name, kind, severity, rule_id):
+    """Add a rule; it is saved to HOME/rules/local.yaml and embedded into the store."""
+    workspace = obj.inspector.workspace
+    path = workspace.home.rules / LOCAL_RULES
+    local = load_rules_file(path) if path.is_file() else []
+    taken = {r.id for r in workspace.rule_files_content()}
+    rule_id = rule_id or _next_id(class_name, kind, taken)
+    if rule_id in taken:
+        raise BadInput(f"rule id {rule_id} already exists; choose another --id")
+    rule = Rule(rule_id, class_name, text, kind, severity)
+    save_rules_file(path, [*local, rule])
+    workspace.rules.sync(workspace.rule_files_content())
+    click.echo(f"added {rule.id} to {path}")
+    if class_name != "*" and class_name not in workspace.references.classes():
+        click.echo(f"note: class {class_name!r} has no references yet", err=True)
+
+
+def _next_id(class_name: str, kind: str, taken: set[str]) -> str:
+    n = 1
+    while f"{class_name}-{kind}-local-{n}" in taken:
+        n += 1
+    return f"{class_name}-{kind}-local-{n}"
