@@ -1,0 +1,91 @@
+"""The anomaly-map math, on synthetic tensors with known answers."""
+
+import numpy as np
+import pytest
+import torch
+
+from retrieval import anomaly_map
+from retrieval.calibration import spread_indices, threshold_from_scores
+from retrieval.patch_features import aggregate, as_patches, embedding
+
+
+def test_nearest_patch_distance_matches_brute_force_across_chunks():
+    gen = torch.Generator().manual_seed(0)
+    query, bank = torch.randn(50, 16, generator=gen), torch.randn(300, 16, generator=gen)
+    expected = torch.cdist(query, bank).min(dim=1).values
+    got = anomaly_map.nearest_patch_distance(query, bank, chunk=64)
+    assert torch.allclose(got, expected, atol=1e-4)
+
+
+def test_a_patch_present_in_the_bank_has_zero_distance():
+    bank = torch.randn(20, 8)
+    query = torch.cat([bank[3:4], bank[3:4] + 10])
+    got = anomaly_map.nearest_patch_distance(query, bank)
+    assert got[0] == pytest.approx(0, abs=1e-3) and got[1] > 5
+
+
+def test_gaussian_smooth_keeps_constants_and_spreads_a_spike():
+    flat = np.full((10, 12), 3.0, np.float32)
+    assert np.allclose(anomaly_map.gaussian_smooth(flat, 1.5), 3.0, atol=1e-5)
+    spike = np.zeros((15, 15), np.float32)
+    spike[7, 7] = 1
+    smooth = anomaly_map.gaussian_smooth(spike, 1.0)
+    assert smooth.sum() == pytest.approx(1.0, rel=1e-3)
+    assert smooth.argmax() == 7 * 15 + 7 and 0 < smooth[7, 9] < smooth[7, 8] < smooth[7, 7]
+
+
+def test_image_score_max_and_top_fraction():
+    grid = np.arange(100, dtype=np.float32).reshape(10, 10)
+    assert anomaly_map.image_score(grid) == 99
+    assert anomaly_map.image_score(grid, 0.05) == pytest.approx(np.mean([95, 96, 97, 98, 99]))
+
+
+def test_hot_region_is_the_connected_component_of_the_peak():
+    grid = np.zeros((8, 8), np.float32)
+    grid[1:3, 1:4] = 2.0       # the peak's component
+    grid[2, 2] = 3.0
+    grid[6, 6] = 1.5           # above level but not connected
+    assert anomaly_map.hot_region(grid, 1.0) == (1, 1, 4, 3)
+    assert anomaly_map.hot_region(grid, 5.0) is None
+
+
+def test_scale_box_maps_cells_to_pixels():
+    assert anomaly_map.scale_box((1, 2, 3, 4), (28, 28), (280, 560)) == [10, 40, 30, 80]
+
+
+def test_upsample_preserves_range_and_shape():
+    grid = np.random.default_rng(0).random((7, 7)).astype(np.float32)
+    up = anomaly_map.upsample(grid, 30, 40)
+    assert up.shape == (30, 40) and up.min() >= grid.min() - 1e-6 and up.max() <= grid.max() + 1e-6
+
+
+def test_suppression_removes_described_normal_regions():
+    grid = np.ones((4, 4), np.float32)
+    sup = np.zeros((4, 4), np.float32)
+    sup[:2] = 1.0
+    out = anomaly_map.suppress(grid, sup)
+    assert out[:2].max() == 0 and out[2:].min() == 1
+
+
+def test_aggregate_puts_all_layers_on_the_finest_grid():
+    maps = [torch.randn(2, 4, 8, 8), torch.randn(2, 6, 4, 4)]
+    feats = aggregate(maps, neighbourhood=3)
+    assert feats.shape == (2, 10, 8, 8)
+    emb = embedding(feats)
+    assert emb.shape == (2, 10) and torch.allclose(emb.norm(dim=1), torch.ones(2))
+    assert as_patches(feats[0]).shape == (64, 10)
+
+
+def test_threshold_is_above_every_typical_normal_score():
+    scores = np.random.default_rng(1).normal(5.0, 0.5, 200)
+    threshold, mean, std = threshold_from_scores(scores, z=3.0)
+    assert mean == pytest.approx(5.0, abs=0.1) and threshold == pytest.approx(mean + 3 * std)
+    assert (scores < threshold).mean() > 0.99
+    identical, _, floor_std = threshold_from_scores(np.array([2.0, 2.0]), z=3.0)
+    assert floor_std == pytest.approx(0.1) and identical > 2.0
+
+
+def test_spread_indices_bounds_the_work():
+    assert spread_indices(5, 10) == [0, 1, 2, 3, 4]
+    picked = spread_indices(1000, 10)
+    assert len(picked) == 10 and picked[0] == 0 and picked[-1] == 999
