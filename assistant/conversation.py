@@ -56,7 +56,8 @@ def zoom_region(image: Image.Image, box: tuple[int, int, int, int], *, pad: floa
     return crop
 
 
-def fit_history(messages: list[Message], budget: int, count: Callable[[list[Message]], int]) -> tuple[list[Message], int]:
+def fit_history(messages: list[Message], budget: int,
+                count: Callable[[list[Message]], int]) -> tuple[list[Message], int]:
     """(messages that fit in `budget` tokens, number of turns dropped). See the module's policy.
 
     The head (system turns, first user turn, the answer right after it) and the last user turn are

@@ -19,8 +19,8 @@ class FamilyProfile:
     pixel_limits: "processor" — the image processor resizes within [min_pixels, max_pixels] itself
       (passed as `size={"shortest_edge": min, "longest_edge": max}`); "resize" — images are resized
       before the processor so that their pixel count lies within the limits.
-    unquantized: module paths (transformers 5 layout) kept in full precision under 4/8-bit loading: the vision tower and the
-      projector (small, sensitive to quantisation; bitsandbytes' CPU 4-bit kernel also needs
+    unquantized: module paths (transformers 5 layout) kept in full precision under 4/8-bit loading:
+      the vision tower and the projector (small, sensitive to quantisation; bitsandbytes' CPU 4-bit kernel also needs
       in_features that are multiples of 64, which tiny vision towers do not have).
     """
 

@@ -52,48 +52,51 @@ class FakeOpenAIServer:
         self.server.server_close()
 
     def _handler(self):
-        fake = self
+        return type("BoundHandler", (_Handler,), {"fake": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                return
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "body": body})
-                time.sleep(fake.delay)
-                getattr(self, f"_{fake.mode}")()
+class _Handler(BaseHTTPRequestHandler):
+    """Answers according to `self.fake.mode` (bound per server by `FakeOpenAIServer._handler`)."""
 
-            def _send(self, status: int, payload: bytes, kind: str = "application/json"):
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                try:
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the client timed out and left (the timeout test): nothing to answer
+    fake: FakeOpenAIServer
 
-            def _plain(self):
-                self._send(200, json.dumps(completion()).encode())
+    def log_message(self, *args):  # keep test output quiet
+        return
 
-            _slow = _plain
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.fake.requests.append({"path": self.path, "body": body})
+        time.sleep(self.fake.delay)
+        getattr(self, f"_{self.fake.mode}")()
 
-            def _error(self):
-                self._send(400, json.dumps({"error": {"message": "image too large for this model\nmore"}}).encode())
+    def _send(self, status: int, payload: bytes, kind: str = "application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client timed out and left (the timeout test): nothing to answer
 
-            def _garbage(self):
-                self._send(200, b"<html>proxy login</html>", "text/html")
+    def _plain(self):
+        self._send(200, json.dumps(completion()).encode())
 
-            def _stream(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                self.wfile.write(b": keep-alive\n\n")
-                for piece in fake.chunks:
-                    event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
-                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
+    _slow = _plain
 
-        return Handler
+    def _error(self):
+        self._send(400, json.dumps({"error": {"message": "image too large for this model\nmore"}}).encode())
+
+    def _garbage(self):
+        self._send(200, b"<html>proxy login</html>", "text/html")
+
+    def _stream(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(b": keep-alive\n\n")
+        for piece in self.fake.chunks:
+            event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")

@@ -19,8 +19,8 @@ from assistant.vlm.openai_wire import p_anomalous_from_logprobs, parse_sse_line
 
 
 def _messages():
-    return [system("You inspect parts."),
-            user(ImagePart(solid(size=(800, 600)), "Reference 1"), ImagePart(solid((200, 0, 0)), "Query"), "Defective?")]
+    reference, query = ImagePart(solid(size=(800, 600)), "Reference 1"), ImagePart(solid((200, 0, 0)), "Query")
+    return [system("You inspect parts."), user(reference, query, "Defective?")]
 
 
 def test_plain_request_sends_images_as_png_data_urls_and_reads_p_anomalous():

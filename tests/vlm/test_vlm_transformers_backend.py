@@ -75,12 +75,14 @@ def test_p_anomalous_matches_the_logits_at_the_value_position(tiny_backend):
     generation = backend.generate(_messages(), max_new_tokens=64, guided=True)
     ids = backend.tokenizer.encode(generation.text, add_special_tokens=False)
     inputs = backend.encode(_messages())
-    new_ids = backend.model.generate(**inputs, generation_config=backend._config(64),
-                                     logits_processor=backend.guided_json().processors(64))[0, inputs["input_ids"].shape[1]:]
+    output = backend.model.generate(**inputs, generation_config=backend._config(64),
+                                    logits_processor=backend.guided_json().processors(64))
+    new_ids = output[0, inputs["input_ids"].shape[1]:]
     step = value_step(backend.tokenizer, new_ids.tolist())
     prefix = torch.cat([inputs["input_ids"], new_ids[None, :step]], dim=1)
     with torch.inference_mode():
-        logits = backend.model(**{**inputs, "input_ids": prefix, "attention_mask": torch.ones_like(prefix)}).logits[0, -1]
+        inputs = {**inputs, "input_ids": prefix, "attention_mask": torch.ones_like(prefix)}
+        logits = backend.model(**inputs).logits[0, -1]
     zero, one = digit_pairs(backend.tokenizer)[0]
     expected = torch.softmax(logits[[zero, one]], dim=0)[0].item()
     assert ids  # the answer decodes to tokens

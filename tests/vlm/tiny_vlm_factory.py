@@ -185,7 +185,8 @@ def build_llava_onevision(size: str):
                                   video_token_id=tok.convert_tokens_to_ids("<video>"), image_grid_pinpoints=pinpoints,
                                   vision_feature_layer=-1, vision_feature_select_strategy="full")
     ip = tf.LlavaOnevisionImageProcessor(size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints)
-    proc = tf.LlavaOnevisionProcessor(image_processor=ip, tokenizer=tok, video_processor=tf.LlavaOnevisionVideoProcessor(),
+    proc = tf.LlavaOnevisionProcessor(image_processor=ip, tokenizer=tok,
+                                      video_processor=tf.LlavaOnevisionVideoProcessor(),
                                       num_image_tokens=16, vision_feature_select_strategy="full",
                                       image_token="<image>", video_token="<video>", chat_template=LLAVA_TEMPLATE)
     return tf.LlavaOnevisionForConditionalGeneration(cfg), proc
