@@ -38,5 +38,10 @@ def set_processor_limits(image_processor, min_pixels: int | None, max_pixels: in
         changes["shortest_edge"] = min_pixels
     if max_pixels:
         changes["longest_edge"] = max_pixels
-    if changes:
-        image_processor.size = dataclasses.replace(image_processor.size, **changes)
+    if not changes:
+        return
+    size = image_processor.size
+    if dataclasses.is_dataclass(size):
+        image_processor.size = dataclasses.replace(size, **changes)
+    else:
+        image_processor.size = {**(size or {}), **changes}

@@ -29,6 +29,12 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
+def guided():
+    """Guided decoding needs xgrammar (a declared dependency); without it these tests skip, saying why."""
+    pytest.importorskip("xgrammar", reason="guided decoding needs xgrammar==0.2.8 (pip install xgrammar==0.2.8)")
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dirs(tmp_path_factory):
     """family → folder with a complete tiny model (config, safetensors, processor, tokenizer, template)."""
     root = tmp_path_factory.mktemp("tiny_vlms")

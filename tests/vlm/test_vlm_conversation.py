@@ -94,7 +94,7 @@ def test_session_drops_middle_turns_when_the_context_fills(images):
     assert len(sent) < len(session.history) and session.notes
 
 
-def test_session_over_a_real_tiny_model_keeps_images_across_turns(tiny_backend, images):
+def test_session_over_a_real_tiny_model_keeps_images_across_turns(guided, tiny_backend, images):
     backend = tiny_backend("qwen2_5_vl")
     messages = build_messages(STRATEGIES["overlay"], query=images["query"], class_name="bottle",
                               references=images["references"], overlay=images["overlay"])

@@ -35,7 +35,7 @@ def test_every_family_loads_generates_and_streams_the_same_text(tiny_backend, fa
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_guided_decoding_gives_schema_valid_json_from_a_random_model(tiny_backend, family):
+def test_guided_decoding_gives_schema_valid_json_from_a_random_model(guided, tiny_backend, family):
     backend = tiny_backend(family)
     for budget in (48, 64, 200):
         generation = backend.generate(_messages(), max_new_tokens=budget, guided=True)
@@ -45,7 +45,7 @@ def test_guided_decoding_gives_schema_valid_json_from_a_random_model(tiny_backen
         assert generation.p_anomalous is not None and 0.0 <= generation.p_anomalous <= 1.0
 
 
-def test_guided_json_survives_many_prompts_and_random_weights(tiny_backend):
+def test_guided_json_survives_many_prompts_and_random_weights(guided, tiny_backend):
     """Different prompts drive a random model to different token paths; all must end as valid JSON."""
     from assistant.vlm.guided_json import RESERVE
 
@@ -60,12 +60,12 @@ def test_guided_json_survives_many_prompts_and_random_weights(tiny_backend):
     assert closed_by_guard >= 1  # the budget guard path was exercised, not only self-closing answers
 
 
-def test_guided_decoding_refuses_a_budget_too_small_for_the_skeleton(tiny_backend):
+def test_guided_decoding_refuses_a_budget_too_small_for_the_skeleton(guided, tiny_backend):
     with pytest.raises(ConfigError, match="max_new_tokens"):
         tiny_backend("smolvlm").generate(_messages(), max_new_tokens=10, guided=True)
 
 
-def test_p_anomalous_matches_the_logits_at_the_value_position(tiny_backend):
+def test_p_anomalous_matches_the_logits_at_the_value_position(guided, tiny_backend):
     """Recompute P(correctness=0) by a forward pass over prompt + answer up to the value token."""
     import torch
 
