@@ -142,3 +142,13 @@ def test_stream_stops_generation_when_the_consumer_stops(tiny_backend):
     first = next(stream)
     stream.close()  # must return promptly and leave no thread running
     assert isinstance(first, str)
+
+
+def test_guided_without_xgrammar_says_how_to_install(monkeypatch):
+    import sys
+
+    from assistant.vlm.guided_json import _xgrammar
+
+    monkeypatch.setitem(sys.modules, "xgrammar", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match="pip install xgrammar==0.2.8"):
+        _xgrammar()
