@@ -9,9 +9,8 @@ from __future__ import annotations
 import retrieval.offline  # noqa: F401  (offline switches before transformers is imported)
 
 import pytest
-from PIL import Image
-
 from tiny_vlm_factory import BUILDERS, build
+from vlm_test_images import solid
 
 FAMILIES = list(BUILDERS)
 
@@ -57,10 +56,6 @@ def tiny_backend(tiny_model_dirs):
         return cache[family]
 
     return load
-
-
-def solid(color=(128, 128, 128), size=(96, 72)) -> Image.Image:
-    return Image.new("RGB", size, color)
 
 
 @pytest.fixture

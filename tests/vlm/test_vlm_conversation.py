@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import solid
+from vlm_test_images import solid
 from scripted_backend import ScriptedBackend
 
 from assistant.conversation import Session, estimate_tokens, fit_history, zoom_region

@@ -7,7 +7,7 @@ import io
 import socket
 
 import pytest
-from conftest import solid
+from vlm_test_images import solid
 from fake_openai_server import ANSWER, FakeOpenAIServer
 from PIL import Image
 

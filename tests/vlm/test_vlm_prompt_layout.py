@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAMILIES, solid
-from tiny_vlm_factory import IMAGE_MARKERS
+from tiny_vlm_factory import BUILDERS, IMAGE_MARKERS
+from vlm_test_images import solid
 
 from assistant.prompt_builder import STRATEGIES, Strategy, build_messages, format_prompt, strategy
 from assistant.verdict import MODEL_SCHEMA
 from assistant.vlm.messages import ImagePart, Message, TextPart, count_images, layout_chunks, user
 from retrieval.errors import ConfigError
 from retrieval.rule import Rule
+
+FAMILIES = list(BUILDERS)
 
 RULES = [Rule("b-1", "bottle", "The rim is a smooth, unbroken circle.", "normality"),
          Rule("b-2", "bottle", "A crack or chip on the rim is a defect.", "defect", "critical"),

@@ -7,7 +7,8 @@ import shutil
 
 import jsonschema
 import pytest
-from conftest import FAMILIES, solid
+from tiny_vlm_factory import BUILDERS
+from vlm_test_images import solid
 
 from assistant.verdict import MODEL_SCHEMA
 from assistant.vlm.backend import Backend, Generation
@@ -15,6 +16,8 @@ from assistant.vlm.messages import ImagePart, system, user
 from assistant.vlm.preset import ModelPreset
 from assistant.vlm.transformers_backend import TransformersBackend
 from retrieval.errors import ConfigError, MissingWeights
+
+FAMILIES = list(BUILDERS)
 
 
 def _messages(n_images=2):
