@@ -41,6 +41,11 @@ class VLMConfig:
       (e.g. the preset's model folder moved, or the OpenAI-compatible server has another address).
     guided: constrain the answer to the verdict JSON schema (grammar on the transformers backend,
       the server's json_schema response format on the openai backend).
+    strategy: prompting strategy (naive, class, rules, reference, rules_reference, overlay).
+    fusion_weight: weight of the model's calibrated P(anomalous) in the fused anomaly score (0 = map only).
+    calibration_samples: normal references the model is run on to calibrate its P(anomalous) per class.
+    overlay_style: which overlay the model is shown (heatmap, contour, box, all).
+    reference_images: how many of the k retrieved references are shown to the model (the map uses all k).
     """
 
     model: str | None = None
@@ -50,6 +55,11 @@ class VLMConfig:
     max_new_tokens: int | None = None
     timeout_s: float | None = None
     guided: bool = True
+    strategy: str = "overlay"
+    fusion_weight: float = 0.5
+    calibration_samples: int = 6
+    overlay_style: str = "heatmap"
+    reference_images: int = 2
 
 
 @dataclass(frozen=True)

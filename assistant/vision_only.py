@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.verdict import Verdict
+
 NOTICE = ("No language model is configured, so this verdict comes from the visual evidence alone. "
           "Configure one with --model PRESET_OR_PATH (see `normalcy models list`).")
 
@@ -49,4 +51,27 @@ def explain(evidence) -> str:
     noise = [r.rule for r in evidence.rules if r.rule.kind == "accepted_noise"]
     if noise:
         lines.append("Accepted variation (not a defect): " + " ".join(f"[{r.id}] {r.text}" for r in noise[:2]))
+    return "\n".join(lines)
+
+
+def vision_only_verdict(evidence) -> Verdict:
+    return Verdict(
+        reasoning=explain(evidence), correctness=0 if evidence.anomalous else 1,
+        anomaly_score=round(evidence.anomaly_score, 4), threshold=round(evidence.threshold, 6),
+        status="vision_only", class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
+        image_sha256=evidence.query.sha256, references=[r.to_dict() for r in evidence.references],
+        rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box, notice=NOTICE)
+
+
+def follow_up_answer(evidence, question: str, rule_store) -> str:
+    """Without a model, a follow-up gets the evidence most relevant to it: the location, the nearest
+    references, and the rules of the class ranked by similarity to the question."""
+    spot = where(evidence.focus_box, evidence.peak, evidence.query.size)
+    lines = ["No language model is configured, so here is the evidence for your question.",
+             f"Location: the most deviating region is {spot} "
+             f"(score {evidence.anomaly_score:.2f} x threshold)."]
+    for ref in evidence.references[:3]:
+        lines.append(f"Reference {Path(ref.path).name}: embedding distance {ref.distance:.3f}.")
+    for ranked in rule_store.for_class(evidence.class_name, question, 3):
+        lines.append(f"Rule [{ranked.rule.id}] ({ranked.rule.kind}, {ranked.rule.severity}): {ranked.rule.text}")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from conftest import run_cli
+from cli_runner import run_cli
 
 
 def test_help_starts_without_torch():

@@ -27,6 +27,13 @@ class Context:
         self.verbose = verbose
         self._inspector = None
 
+    def use_model(self, spec: str) -> None:
+        """Override the configured VLM (preset name or local folder) for this command."""
+        from dataclasses import replace
+
+        self.config = replace(self.config, vlm=replace(self.config.vlm, model=spec))
+        self._inspector = None
+
     @property
     def inspector(self):
         if self._inspector is None:
@@ -51,9 +58,10 @@ def _register() -> None:
     from ui.demo_command import demo
     from ui.ingest_command import ingest
     from ui.inspect_command import inspect
+    from ui.models_command import models
     from ui.rules_command import rules
 
-    for command in (ingest, rules, inspect, demo):
+    for command in (ingest, rules, inspect, demo, models):
         if command.name not in cli.commands:
             cli.add_command(command)
 

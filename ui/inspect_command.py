@@ -14,10 +14,14 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 @click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the anomaly overlay (heatmap, contour, box) to this PNG.")
+@click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
+@click.option("--strategy", help="Prompting strategy: naive, class, rules, reference, rules_reference, overlay.")
 @click.pass_obj
-def inspect(obj, image, class_name, question, as_json, overlay):
+def inspect(obj, image, class_name, question, as_json, overlay, model, strategy):
     """Inspect IMAGE as a part of CLASS: is it defective, and why?"""
-    inspection = obj.inspector.inspect(image, class_name, question=question)
+    if model:
+        obj.use_model(model)
+    inspection = obj.inspector.inspect(image, class_name, question=question, strategy=strategy)
     if overlay:
         inspection.evidence.overlay("all").save(overlay)
     if as_json:

@@ -1,0 +1,60 @@
+"""Per-class threshold for the language model's P(anomalous), from normal references only.
+
+The model is asked about a few normal references of the class — each inspected like a query, against
+its nearest *other* references — and the threshold sits z standard deviations above the mean of its
+P(anomalous) on them (`score_fusion.model_threshold`). Stored in HOME/model_calibration.json per
+(class, model, strategy) and recomputed when the class's references change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from assistant.inputs import load_image
+from assistant.score_fusion import model_threshold
+from retrieval.calibration import spread_indices
+
+
+class ModelCalibrator:
+    def __init__(self, workspace, gatherer, ask):
+        """ask(evidence) -> ModelAnswer: how the inspector asks the model about one piece of evidence."""
+        self.ws = workspace
+        self.gatherer = gatherer
+        self.ask = ask
+
+    @property
+    def path(self):
+        return self.ws.home.root / "model_calibration.json"
+
+    def threshold(self, class_name: str, model: str, strategy: str) -> float:
+        key = f"{class_name}|{model}|{strategy}"
+        fingerprint = self.ws.references.fingerprint(class_name)
+        stored = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        entry = stored.get(key)
+        if entry and entry["fingerprint"] == fingerprint:
+            return entry["threshold"]
+        p_normals = self._normal_probabilities(class_name)
+        entry = {"threshold": model_threshold(p_normals, self.ws.config.retrieval.calibration.z),
+                 "p_normals": p_normals, "fingerprint": fingerprint}
+        self._save({**stored, key: entry})
+        return entry["threshold"]
+
+    def _normal_probabilities(self, class_name: str) -> list[float]:
+        references = self.ws.references.of_class(class_name)
+        picked = spread_indices(len(references), self.ws.config.vlm.calibration_samples)
+        values = []
+        for index in picked:
+            reference = references[index]
+            query = load_image(self.ws.home.references / f"{reference.sha256}.png", self.ws.config.inputs)
+            evidence = self.gatherer.gather(query, class_name, exclude={reference.sha256})
+            answer = self.ask(evidence)
+            if answer.p_anomalous is not None:
+                values.append(float(answer.p_anomalous))
+        return values
+
+    def _save(self, data: dict) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.replace(self.path)

@@ -1,0 +1,85 @@
+"""The Inspector with a real (tiny, random) VLM loaded through the real loader, and with scripted
+answers for the paths a random model cannot reach on purpose (unparsed)."""
+
+import json
+import shutil
+
+import pytest
+from scripted_backend import ScriptedBackend
+
+from assistant.config import NormalcyConfig
+from assistant.home import Home
+from assistant.inspector import Inspector
+
+
+@pytest.fixture
+def home_copy(ready_home, tmp_path):
+    """A private copy of the ready home (calibration files get written)."""
+    target = tmp_path / "home"
+    shutil.copytree(ready_home.root, target)
+    return Home(target)
+
+
+def _image(texture_set, kind="defect"):
+    return sorted((texture_set / "test" / kind).glob("*.png"))[0]
+
+
+def test_model_verdict_is_guided_fused_and_calibrated(home_copy, texture_set, tiny_backend, guided):
+    backend = tiny_backend("qwen2_5_vl")
+    inspector = Inspector(NormalcyConfig(), home_copy, backend=backend)
+    inspection = inspector.inspect(_image(texture_set), "brick", question="is the mortar cracked?")
+    verdict = inspection.verdict
+    assert verdict.status == "ok" and verdict.correctness in (0, 1) and verdict.model == backend.name
+    assert 0.0 <= verdict.model_score <= 1.0 and verdict.raw_text
+    stored = json.loads((home_copy.root / "model_calibration.json").read_text())
+    (key, entry), = stored.items()
+    assert key.startswith("brick|") and len(entry["p_normals"]) == NormalcyConfig().vlm.calibration_samples
+    expected = 0.5 * inspection.evidence.anomaly_score + 0.5 * verdict.model_score / entry["threshold"]
+    assert verdict.anomaly_score == pytest.approx(expected, abs=1e-3)
+
+
+def test_follow_up_and_look_closer_keep_the_images_in_context(home_copy, texture_set, tiny_backend, guided):
+    inspector = Inspector(NormalcyConfig(), home_copy, backend=tiny_backend("qwen2_5_vl"))
+    inspection = inspector.inspect(_image(texture_set), "brick")
+    images_before = sum(len(m.images) for m in inspection.session.history)
+    answer = "".join(inspector.ask(inspection, "Where exactly is the defect?"))
+    assert isinstance(answer, str) and inspection.turns[-1] == ("Where exactly is the defect?", answer)
+    inspector.look_closer(inspection)
+    history = inspection.session.history
+    assert sum(len(m.images) for m in history) == images_before + 1        # the zoomed crop joined
+    assert history[1].images, "the first user turn with the query and references stays in context"
+    kinds = [record["kind"] for record in inspector.log.records()]
+    assert kinds.count("turn") == 2 and kinds.count("inspection") == 1
+
+
+def test_unparsed_answers_are_kept_and_decided_from_the_evidence(home_copy, texture_set):
+    backend = ScriptedBackend(["I think it looks fine, maybe?", "Still not JSON, sorry."])
+    inspector = Inspector(NormalcyConfig(), home_copy, backend=backend)
+    inspection = inspector.inspect(_image(texture_set), "brick")
+    verdict = inspection.verdict
+    assert verdict.status == "unparsed"
+    assert "I think it looks fine" in verdict.raw_text and "Still not JSON" in verdict.raw_text
+    assert verdict.correctness == int(verdict.anomaly_score < 1.0)
+    assert verdict.anomaly_score == pytest.approx(inspection.evidence.anomaly_score, abs=1e-3)
+
+
+def test_vision_only_follow_up_ranks_rules_by_the_question(ready_home, texture_set):
+    inspector = Inspector(NormalcyConfig(), ready_home)
+    inspection = inspector.inspect(_image(texture_set), "brick", log=False)
+    answer = "".join(inspector.ask(inspection, "which rule covers mortar?"))
+    assert answer.startswith("No language model is configured") and "Rule [brick-" in answer
+
+
+def test_cli_inspect_with_a_local_model_folder(ready_home, texture_set, tiny_model_dirs, guided, tmp_path):
+    from cli_runner import run_cli
+
+    home = tmp_path / "cli_home"
+    shutil.copytree(ready_home.root, home)
+    done = run_cli("--home", str(home), "inspect", str(_image(texture_set)), "--class", "brick",
+                   "--model", str(tiny_model_dirs["smolvlm"]), "--strategy", "rules_reference", "--json")
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["status"] in ("ok", "unparsed") and verdict["model"]
+    missing = run_cli("--home", str(home), "inspect", str(_image(texture_set)), "--class", "brick",
+                      "--model", str(tmp_path / "no_such_model"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ")
