@@ -16,6 +16,7 @@ from assistant.config import NormalcyConfig
 from assistant.evidence import Evidence, EvidenceGatherer
 from assistant.home import Home
 from assistant.inputs import LoadedImage, load_image
+from assistant.inspect_options import InspectOptions
 from assistant.run_log import RunLog
 from assistant.verdict import Verdict
 from assistant.vision_only import follow_up_answer
@@ -65,40 +66,77 @@ class Inspector:
         """Product classes in the store and their number of references."""
         return self.workspace.references.classes()
 
+    def model_id(self) -> str | None:
+        """The model that writes verdicts (not loading it): the given backend's name, the configured
+        preset or folder, or None in vision-only mode."""
+        if self._backend is not None:
+            return self._backend.name
+        return self.config.vlm.model
+
+    def guess_class(self, source) -> tuple[str, float]:
+        """(class, similarity): the majority class among the nearest references over all classes."""
+        from assistant.class_guess import guess_class
+
+        guess = guess_class(self.workspace, self.gatherer, self.load(source).image)
+        return guess.class_name, guess.similarity
+
+    @property
+    def history(self):
+        """Past inspections, their turns, feedback and owners, read from the run log."""
+        from assistant.inspection_history import InspectionHistory
+
+        return InspectionHistory(self.log)
+
+    @property
+    def rule_book(self):
+        """Operator rules: list, add, edit, delete (HOME/rules/local.yaml and the rule store)."""
+        from assistant.rule_book import RuleBook
+
+        return RuleBook(self.workspace)
+
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None) -> LoadedImage:
         if isinstance(source, LoadedImage):
             return source
         return load_image(source, self.config.inputs, name=name)
 
-    def gather(self, source, class_name: str, question: str | None = None) -> Evidence:
-        """The evidence alone (fast): references, rules, anomaly map, threshold."""
-        return self.gatherer.gather(self.load(source), class_name, question)
+    def gather(self, source, class_name: str, question: str | None = None,
+               options: InspectOptions | None = None) -> Evidence:
+        """The evidence alone (fast): references, rules (unless the options switch them off), map, threshold."""
+        with_rules = options is None or options.rules
+        return self.gatherer.gather(self.load(source), class_name, question, with_rules=with_rules)
 
     def conclude(self, evidence: Evidence, question: str | None = None, strategy: str | None = None,
-                 log: bool = True) -> Inspection:
-        """The verdict on gathered evidence: the model's when one is configured, else vision-only."""
+                 log: bool = True, options: InspectOptions | None = None) -> Inspection:
+        """The verdict on gathered evidence: the model's when one is configured, else vision-only.
+        `options` switch this request's prompt evidence without touching the shared configuration."""
         if self.reasoner is None:
             from assistant.vision_only import vision_only_verdict
 
             verdict, session = vision_only_verdict(evidence), None
         else:
-            verdict, session = self.reasoner.verdict(evidence, question, strategy)
+            reasoner = self.reasoner
+            if options is not None:
+                from assistant.option_reasoner import OptionReasoner
+
+                reasoner = OptionReasoner(reasoner, options)
+            verdict, session = reasoner.verdict(evidence, question, strategy)
         inspection = Inspection(uuid.uuid4().hex[:12], verdict, evidence, question, session)
         if log:
-            self.record(inspection)
+            self.record(inspection, options)
         return inspection
 
     def inspect(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
-                log: bool = True) -> Inspection:
+                log: bool = True, options: InspectOptions | None = None) -> Inspection:
         """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`."""
-        return self.conclude(self.gather(source, class_name, question), question, strategy, log)
+        evidence = self.gather(source, class_name, question, options)
+        return self.conclude(evidence, question, strategy, log, options)
 
-    def stream(self, source, class_name: str, question: str | None = None,
-               strategy: str | None = None) -> Iterator[tuple[str, object]]:
+    def stream(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
+               options: InspectOptions | None = None) -> Iterator[tuple[str, object]]:
         """Yields ("evidence", Evidence) as soon as it is gathered, then ("inspection", Inspection)."""
-        evidence = self.gather(source, class_name, question)
+        evidence = self.gather(source, class_name, question, options)
         yield "evidence", evidence
-        yield "inspection", self.conclude(evidence, question, strategy)
+        yield "inspection", self.conclude(evidence, question, strategy, options=options)
 
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
         """A follow-up question, answered as a stream of text deltas, with the images still in context."""
@@ -121,18 +159,60 @@ class Inspector:
         self._turn(inspection, f"[look closer at {box}] {question or ''}".strip(), answer)
         return answer
 
+    def retract_last_turn(self, inspection: Inspection) -> tuple[str, str] | None:
+        """Withdraw the last follow-up (to ask it again): from the turns, the model's context and the log."""
+        if not inspection.turns:
+            return None
+        turn = inspection.turns.pop()
+        if inspection.session is not None:
+            inspection.session.history = inspection.session.history[:-2]
+        self.log.append({"kind": "retract", "inspection": inspection.id, "question": turn[0]})
+        return turn
+
+    def feedback(self, inspection_id: str, rating: str, label: str | None = None, comment: str = "") -> dict:
+        """Store the operator's thumbs up/down ("up"/"down") and correction (label normal/defective, comment)."""
+        return self.history.feedback(inspection_id, rating, label, comment)
+
+    def accept_as_normal(self, inspection: Inspection):
+        """Add the inspected image to its class's references and recalibrate -> ReferenceAddition."""
+        from assistant.reference_addition import add_reference
+
+        query = inspection.evidence.query
+        sha = self.log.store_image(query.image, query.sha256)
+        class_name = inspection.evidence.class_name
+        addition = add_reference(self.workspace, self.gatherer, self.log.image_path(sha), class_name)
+        self.log.append({"kind": "reference_added", "inspection": inspection.id, "class": addition.class_name,
+                         "added": addition.added, "threshold": addition.threshold_after})
+        return addition
+
+    def reopen(self, inspection_id: str, owner: str | None = None) -> Inspection:
+        """A logged inspection, ready for follow-ups: its verdict and turns from the log, its evidence
+        re-gathered from the stored image (and, with a model, its conversation resumed)."""
+        past = self.history.get(inspection_id, owner)
+        record = past.record
+        evidence = self.gather(self.log.image_path(record["image"]), record["class"], record.get("question"))
+        verdict = Verdict(**record["verdict"])
+        session = None
+        if self.reasoner is not None:
+            from assistant.session_resume import resume_session
+
+            session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"))
+        return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
+
     def _turn(self, inspection: Inspection, question: str, answer: str) -> None:
         inspection.turns.append((question, answer))
         self.log.append({"kind": "turn", "inspection": inspection.id, "question": question, "answer": answer,
                          "model": inspection.verdict.model})
 
-    def record(self, inspection: Inspection) -> dict:
+    def record(self, inspection: Inspection, options: InspectOptions | None = None) -> dict:
         """Append an inspection to the run log, with its image and overlay stored by hash."""
         evidence = inspection.evidence
         image_sha = self.log.store_image(evidence.query.image, evidence.query.sha256)
         overlay_sha = self.log.store_image(evidence.overlay("all"))
+        config = self.config if options is None else options.apply(self.config)
+        extra = {} if options is None else {"options": options.to_dict()}
         return self.log.append({
             "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
             "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
             "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
-            "encoder": self.workspace.encoder.id, "config_hash": self.config.hash()})
+            "encoder": self.workspace.encoder.id, "config_hash": config.hash(), **extra})

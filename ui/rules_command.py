@@ -6,10 +6,7 @@ import json
 
 import click
 
-from retrieval.errors import BadInput
-from retrieval.rule import KINDS, SEVERITIES, Rule, load_rules_file, save_rules_file
-
-LOCAL_RULES = "local.yaml"
+from retrieval.rule import KINDS, SEVERITIES
 
 
 @click.group()
@@ -41,23 +38,10 @@ def list_rules(obj, class_name, as_json):
 @click.pass_obj
 def add_rule(obj, text, class_name, kind, severity, rule_id):
     """Add a rule; it is saved to HOME/rules/local.yaml and embedded into the store."""
-    workspace = obj.inspector.workspace
-    path = workspace.home.rules / LOCAL_RULES
-    local = load_rules_file(path) if path.is_file() else []
-    taken = {r.id for r in workspace.rule_files_content()}
-    rule_id = rule_id or _next_id(class_name, kind, taken)
-    if rule_id in taken:
-        raise BadInput(f"rule id {rule_id} already exists; choose another --id")
-    rule = Rule(rule_id, class_name, text, kind, severity)
-    save_rules_file(path, [*local, rule])
-    workspace.rules.sync(workspace.rule_files_content())
-    click.echo(f"added {rule.id} to {path}")
-    if class_name != "*" and class_name not in workspace.references.classes():
+    from assistant.rule_book import RuleBook
+
+    book = RuleBook(obj.inspector.workspace)
+    rule = book.add(text, class_name, kind, severity, rule_id)
+    click.echo(f"added {rule.id} to {book.path}")
+    if class_name != "*" and class_name not in obj.inspector.workspace.references.classes():
         click.echo(f"note: class {class_name!r} has no references yet", err=True)
-
-
-def _next_id(class_name: str, kind: str, taken: set[str]) -> str:
-    n = 1
-    while f"{class_name}-{kind}-local-{n}" in taken:
-        n += 1
-    return f"{class_name}-{kind}-local-{n}"
