@@ -56,12 +56,13 @@ def cli(ctx, home, config_path, verbose):
 
 def _register() -> None:
     from ui.demo_command import demo
+    from ui.eval_command import evaluate
     from ui.ingest_command import ingest
     from ui.inspect_command import inspect
     from ui.models_command import models
     from ui.rules_command import rules
 
-    for command in (ingest, rules, inspect, demo, models):
+    for command in (ingest, rules, inspect, evaluate, demo, models):
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -11,7 +11,8 @@ Inputs of `write_report(metrics, out_dir, curves=None, worst=None)`:
   one `assistant.metrics.curves(labels, scores)` per class.
 - worst: `assistant.metrics.worst_cases(records)`: a list of `{"kind": "false_positive" | "false_negative",
   "class_name", "path", "score", "status"}`, each optionally with "overlay" (an image path shown instead
-  of "path") and "reasoning" (the verdict's text).
+  of "path"; listed in the Markdown table) and "reasoning" (the verdict's text).
+- notes: lines the reader must see first (e.g. that the VLM rows of the ablation need --model).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{bord
 margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,
 th:first-child{text-align:left}tr.mean td{font-weight:bold;background:#f3f3f3}figure{display:inline-block;
 margin:6px;vertical-align:top}figcaption{font-size:12px;max-width:256px}svg text{font-size:10px}
-pre{background:#f6f6f6;padding:8px}"""
+pre{background:#f6f6f6;padding:8px}.note{background:#fff4d6;border-left:4px solid #d9a400;padding:6px 10px}"""
 
 
 def _fmt(value) -> str:
@@ -86,8 +87,8 @@ def ablation_table(metrics: Mapping) -> tuple[list[str], list[list[str]]] | None
 
 def worst_table(worst: Sequence[Mapping]) -> tuple[list[str], list[list[str]]]:
     rows = [[w.get("class_name", ""), w.get("kind", "").replace("_", " "), _fmt(w.get("score")),
-             w.get("status", ""), str(w.get("path", ""))] for w in worst]
-    return ["class", "kind", "score", "status", "image"], rows
+             w.get("status", ""), str(w.get("path", "")), str(w.get("overlay") or "–")] for w in worst]
+    return ["class", "kind", "score", "status", "image", "overlay"], rows
 
 
 def _md_cell(text) -> str:
@@ -106,8 +107,9 @@ def _html_table(headers: list[str], rows: list[list[str]], mean_last: bool = Fal
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def render_markdown(metrics: Mapping, worst: Sequence[Mapping] | None = None) -> str:
-    parts = ["# Normalcy evaluation report\n", "## Per class\n", _md_table(*class_table(metrics)),
+def render_markdown(metrics: Mapping, worst: Sequence[Mapping] | None = None, notes: Sequence[str] = ()) -> str:
+    parts = ["# Normalcy evaluation report\n"] + [f"> **Note:** {_md_cell(n)}\n" for n in notes]
+    parts += ["## Per class\n", _md_table(*class_table(metrics)),
              "## Confusion counts\n", _md_table(*confusion_table(metrics))]
     ablation = ablation_table(metrics)
     if ablation:
@@ -211,12 +213,13 @@ def _bars_html(metrics: Mapping) -> str:
 
 
 def render_html(metrics: Mapping, curves: Mapping | None = None,
-                worst: Sequence[Mapping] | None = None) -> str:
+                worst: Sequence[Mapping] | None = None, notes: Sequence[str] = ()) -> str:
     mean = metrics.get("mean") or {}
     summary = (f"{len(metrics.get('classes', {}))} class(es), {_fmt(mean.get('n'))} image(s), "
                f"{_fmt(mean.get('n_unparsed'))} unparsed answer(s) kept in the metrics.")
-    parts = [f"<h1>Normalcy evaluation report</h1><p>{_esc(summary)}</p>",
-             "<h2>Per class</h2>", _html_table(*class_table(metrics), mean_last=True), _bars_html(metrics)]
+    parts = [f"<h1>Normalcy evaluation report</h1><p>{_esc(summary)}</p>"]
+    parts += [f'<p class="note"><b>Note:</b> {_esc(n)}</p>' for n in notes]
+    parts += ["<h2>Per class</h2>", _html_table(*class_table(metrics), mean_last=True), _bars_html(metrics)]
     if curves:
         parts += ["<h2>ROC and PR curves</h2>", _curves_html(curves)]
     parts += ["<h2>Confusion counts</h2>", _html_table(*confusion_table(metrics))]
@@ -240,11 +243,12 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_report(metrics: Mapping, out_dir, *, curves: Mapping | None = None,
-                 worst: Sequence[Mapping] | None = None) -> tuple[Path, Path]:
-    """Write OUT_DIR/report.md and OUT_DIR/report.html (each atomically) → their paths."""
+                 worst: Sequence[Mapping] | None = None, notes: Sequence[str] = ()) -> tuple[Path, Path]:
+    """Write OUT_DIR/report.md and OUT_DIR/report.html (each atomically) → their paths. `notes`: lines
+    the reader must see first (e.g. that the VLM rows need a model), shown under the title."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "report.md", out / "report.html"
-    _write_atomic(md, render_markdown(metrics, worst))
-    _write_atomic(page, render_html(metrics, curves, worst))
+    _write_atomic(md, render_markdown(metrics, worst, notes))
+    _write_atomic(page, render_html(metrics, curves, worst, notes))
     return md, page

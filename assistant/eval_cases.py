@@ -1,0 +1,32 @@
+"""The worst cases of an evaluation, shown with their evidence: overlays saved under DIR/cases/.
+
+Each overlay (heatmap, contour, box) is rendered from the case's evidence, gathered again for the few
+cases shown; the file name carries the image's sha256 and the config hash, so a re-run reuses it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPORT_KEYS = ("kind", "class_name", "path", "score", "status", "overlay", "reasoning", "strategy")
+
+
+def case_path(folder: Path, case: dict, config: str) -> Path:
+    sample = case["sample"]
+    return folder / sample.class_name / f"{sample.path.stem}_{case['sha256'][:8]}_{config[:8]}.png"
+
+
+def save_overlays(gather, cases: list[dict], folder: Path, configs: dict[str, str]) -> list[dict]:
+    """Write each case's overlay under `folder` → the cases as the report reads them (with "overlay").
+
+    gather: (sample) → Evidence; configs: {class: config hash of its evidence}."""
+    out = []
+    for case in cases:
+        path = case_path(Path(folder), case, configs[case["class_name"]])
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            gather(case["sample"]).overlay("all").save(tmp, format="PNG")
+            tmp.replace(path)
+        out.append({**{k: case.get(k) for k in REPORT_KEYS}, "overlay": str(path)})
+    return out
