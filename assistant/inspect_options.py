@@ -40,6 +40,11 @@ class InspectOptions:
                    reference_images=config.vlm.reference_images if named.references else 0,
                    overlay=named.overlay, overlay_style=config.vlm.overlay_style)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> InspectOptions:
+        """Back from `to_dict()` (as logged with an inspection); the derived strategy name is ignored."""
+        return cls(**{key: value for key, value in data.items() if key != "strategy"})
+
     @property
     def strategy_name(self) -> str:
         """The paper's strategy name when the switches match one, else `custom-` plus the switches."""

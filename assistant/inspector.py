@@ -66,6 +66,12 @@ class Inspector:
         """Product classes in the store and their number of references."""
         return self.workspace.references.classes()
 
+    def warm_up(self) -> None:
+        """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model."""
+        self.workspace.encoder, self.workspace.references, self.workspace.rules  # noqa: B018
+        if self.model_id():
+            self.backend  # noqa: B018
+
     def model_id(self) -> str | None:
         """The model that writes verdicts (not loading it): the given backend's name, the configured
         preset or folder, or None in vision-only mode."""
