@@ -61,8 +61,9 @@ def _register() -> None:
     from ui.inspect_command import inspect
     from ui.models_command import models
     from ui.rules_command import rules
+    from ui.serve_command import serve
 
-    for command in (ingest, rules, inspect, evaluate, demo, models):
+    for command in (ingest, rules, inspect, evaluate, serve, demo, models):
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -1,0 +1,171 @@
+"""The browser chat: `create_app(inspector)` builds the Gradio app over an injected Inspector; `launch()`
+serves it. Nothing here is module-global state: each browser session keeps its inspection in a `gr.State`.
+
+Layout: an Inspect tab (chat on the left — class selector, strategy switches, chat, look closer /
+regenerate / new, operator actions — and the evidence panel on the right), a Rules tab and a History tab.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+
+from assistant.inspect_options import InspectOptions
+from retrieval.overlay import STYLES
+from ui.chat_handlers import SWITCHES, ChatHandlers, class_choices
+from ui.evidence_panel import empty_card, rules_table
+from ui.history_tab import HistoryView, build_history_tab, wire_history_tab
+from ui.inspector_queue import SERIAL
+from ui.operator_actions import NO_LABEL, OperatorActions
+from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
+
+CSS = Path(__file__).with_name("chat_app.css").read_text(encoding="utf-8")
+
+
+def mode_notice(inspector) -> str:
+    model = inspector.model_id()
+    if model:
+        return f"Model **`{model}`** reads the evidence and writes the verdict."
+    return ("**Vision-only mode** — no language model is configured, so verdicts come from the visual evidence "
+            "alone (anomaly map, nearest references, rules). To add one, restart with "
+            "`normalcy serve --model PRESET_OR_PATH`; `normalcy models list` shows the presets and whether their "
+            "folders exist.")
+
+
+def browser_secret(home) -> str:
+    """The key that encrypts this app's id in the browser's local storage; kept in HOME so ids survive a restart."""
+    path = Path(home.root) / "ui" / "browser_secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _strategy_controls(defaults: InspectOptions, k: int) -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Accordion("Strategy", open=False, elem_id="strategy"):
+        on = [name for name, flag in zip(SWITCHES, (defaults.class_context, defaults.rules, defaults.overlay)) if flag]
+        ui.switches = gr.CheckboxGroup(list(SWITCHES), value=on, label="Evidence given to the model")
+        ui.references = gr.Slider(0, k, value=min(defaults.reference_images, k), step=1,
+                                  label="Reference images shown to the model")
+        ui.overlay_style = gr.Radio(list(STYLES), value=defaults.overlay_style, label="Overlay style")
+    return ui
+
+
+def _operator_controls() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Accordion("Operator actions", open=True, elem_id="operator"):
+        with gr.Row():
+            ui.up = gr.Button("✓ Correct", size="sm", elem_id="thumbs-up")
+            ui.down = gr.Button("✗ Wrong", size="sm", elem_id="thumbs-down")
+            ui.accept = gr.Button("Accept as normal…", size="sm", elem_id="accept")
+            ui.export = gr.Button("Export report", size="sm", elem_id="export")
+        with gr.Row():
+            ui.label = gr.Radio([NO_LABEL, "normal", "defective"], value=NO_LABEL, label="Correct label", scale=2)
+            ui.comment = gr.Textbox(label="Comment", lines=1, scale=3, elem_id="comment")
+        ui.feedback_status = gr.Markdown(elem_id="feedback-status")
+        with gr.Row(visible=False, elem_id="accept-confirm") as ui.confirm_row:
+            ui.confirm = gr.Button("Yes, add to references", variant="primary", size="sm", elem_id="accept-yes")
+            ui.cancel = gr.Button("Cancel", size="sm", elem_id="accept-no")
+        ui.accept_status = gr.Markdown(elem_id="accept-status")
+        ui.report = gr.File(label="Report (HTML, images embedded)", interactive=False, visible=False,
+                            elem_id="report-file")
+    return ui
+
+
+def _chat_column(inspector) -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Row(equal_height=True):
+        ui.class_pick = gr.Dropdown(class_choices(inspector), value="auto", label="Product class", scale=2,
+                                    elem_id="class-pick")
+        ui.class_note = gr.Markdown(elem_id="class-note", container=True)
+    ui.strategy = _strategy_controls(InspectOptions.from_config(inspector.config), inspector.config.retrieval.map.k)
+    ui.chatbot = gr.Chatbot(height=460, buttons=["copy", "copy_all"], elem_id="chat", label="Inspection chat",
+                            placeholder="Upload, drop or paste an image of a part below.")
+    ui.message = gr.MultimodalTextbox(file_types=["image"], file_count="single", sources=["upload"],
+                                      placeholder="Drop, paste or attach an image of the part, or ask a follow-up…",
+                                      show_label=False, elem_id="message")
+    with gr.Row():
+        ui.look = gr.Button("Look closer", size="sm", elem_id="look-closer")
+        ui.regenerate = gr.Button("↻ Regenerate", size="sm", elem_id="regenerate")
+        ui.new = gr.Button("New inspection", size="sm", elem_id="new-inspection")
+    ui.operator = _operator_controls()
+    return ui
+
+
+def _evidence_column() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    ui.card = gr.HTML(empty_card(), elem_id="verdict-card")
+    ui.overlay = gr.Image(label="Anomaly overlay", interactive=False, type="pil", height=280,
+                          buttons=["fullscreen"], elem_id="overlay")
+    ui.gallery = gr.Gallery(label="Nearest normal references", columns=4, height=210, format="png",
+                            buttons=["fullscreen"], object_fit="contain", elem_id="references")
+    ui.rules = gr.HTML(rules_table([]), elem_id="rules-panel", max_height=340)
+    with gr.Accordion("Raw verdict JSON", open=False, elem_id="raw-accordion"):
+        ui.raw = gr.Code(language="json", interactive=False, show_label=False, max_lines=30, wrap_lines=True,
+                         buttons=["copy"], elem_id="raw-json")
+    return ui
+
+
+def create_app(inspector, *, report_dir: Path | None = None) -> gr.Blocks:
+    """The Gradio app over `inspector` (not launched). Reports go to `report_dir` (default: a temp folder)."""
+    chat, history, editor = ChatHandlers(inspector), HistoryView(inspector), RuleEditor(inspector)
+    actions = OperatorActions(inspector, report_dir or Path(tempfile.mkdtemp(prefix="normalcy-reports-")))
+    with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True) as app:
+        state = gr.State(None)
+        browser_id = gr.BrowserState("", storage_key="normalcy-browser-id", secret=browser_secret(inspector.home))
+        gr.Markdown("## Normalcy · is this part defective, and why?", elem_id="title")
+        gr.Markdown(mode_notice(inspector), elem_id="mode-notice")
+        with gr.Tabs(selected="inspect") as tabs:
+            with gr.Tab("Inspect", id="inspect"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=420):
+                        left = _chat_column(inspector)
+                    with gr.Column(scale=4, min_width=340, elem_id="evidence-panel"):
+                        right = _evidence_column()
+            with gr.Tab("Rules", id="rules") as rules_tab:
+                rules_ui = build_rules_tab(editor, editor.class_choices())
+            with gr.Tab("History", id="history") as history_tab:
+                history_ui = build_history_tab()
+        outputs = [left.chatbot, left.message, state, left.class_note, right.card, right.overlay, right.gallery,
+                   right.rules, right.raw]
+        app.load(chat.start_session, browser_id, [state, browser_id, left.class_pick], api_visibility="private")
+        _wire_chat(chat, left, state, outputs)
+        _wire_operator(actions, left.operator, state, left.class_pick)
+        wire_rules_tab(editor, rules_ui, rules_tab)
+        wire_history_tab(history, history_ui, history_tab, state, outputs, tabs)
+    return app
+
+
+def _wire_chat(chat: ChatHandlers, left, state, outputs) -> None:
+    strategy = [left.strategy.switches, left.strategy.references, left.strategy.overlay_style]
+    left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs, **SERIAL)
+    left.look.click(chat.look_closer, state, outputs, **SERIAL)
+    left.regenerate.click(chat.regenerate, [state, *strategy], outputs, **SERIAL)
+    left.new.click(chat.new_inspection, state, outputs)
+    left.strategy.overlay_style.change(chat.show_overlay, [left.strategy.overlay_style, state], outputs[5])
+
+
+def _wire_operator(actions: OperatorActions, ui, state, class_pick) -> None:
+    ui.up.click(actions.thumbs_up, [ui.label, ui.comment, state], ui.feedback_status)
+    ui.down.click(actions.thumbs_down, [ui.label, ui.comment, state], ui.feedback_status)
+    ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
+    ui.confirm.click(actions.confirm_accept, state, [ui.confirm_row, ui.accept_status, class_pick], **SERIAL)
+    ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
+    ui.export.click(actions.export_report, state, ui.report).success(
+        lambda: gr.update(visible=True), None, ui.report, api_visibility="private")
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,
+           block: bool = True, quiet: bool = False):
+    """Serve the app: queued, local assets only, no share link, no analytics, no browser-side run history."""
+    app.queue(default_concurrency_limit=4)
+    return app.launch(server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=not block,
+                      quiet=quiet, show_error=True, ssr_mode=False, run_history=False, mcp_server=False, pwa=False,
+                      enable_monitoring=False, footer_links=["api", "settings"], css=CSS,
+                      auth_message="Normalcy: sign in with the user name and password the operator configured.")

@@ -1,0 +1,169 @@
+"""The chat's handlers: inspect an image, ask follow-ups, look closer, regenerate, start over.
+
+Each is a thin adapter over the injected `Inspector`: it turns the chat input into a call and the result
+into component values. Every chat handler returns (or yields) the same outputs, in `CHAT_OUTPUTS` order:
+chatbot, message box, session state, class note, then the evidence panel (card, overlay, gallery, rules,
+raw JSON). `gr.skip()` leaves a component as it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import gradio as gr
+
+from assistant.inspect_options import InspectOptions
+from ui.chat_state import ChatState
+from ui.evidence_panel import PanelValues, empty_panel, for_display, panel_for, verdict_message
+from ui.operator_errors import shown_to_operator
+
+CHAT_OUTPUTS = ("chatbot", "message", "state", "class_note", "card", "overlay", "gallery", "rules", "raw")
+SWITCHES = ("class context", "rules", "overlay")
+AUTO_CLASS = "auto"
+DEFAULT_QUESTION = "Is this part defective, and why?"
+
+
+def options_from(switches, reference_count, overlay_style) -> InspectOptions:
+    """The strategy switches of the form -> this request's options."""
+    on = set(switches or ())
+    return InspectOptions(class_context="class context" in on, rules="rules" in on,
+                          reference_images=int(reference_count or 0), overlay="overlay" in on,
+                          overlay_style=overlay_style or "heatmap")
+
+
+def chat_outputs(state, note=None, panel: PanelValues | None = None, clear_message=False) -> tuple:
+    """The chat outputs: the session's transcript (kept in its state, never taken from the client)."""
+    message = None if clear_message else gr.skip()
+    panel_values = panel.as_tuple() if panel is not None else (gr.skip(),) * 5
+    return (list(state.chat), message, state, gr.skip() if note is None else note, *panel_values)
+
+
+def class_choices(inspector) -> list[tuple[str, str]]:
+    """The class selector: "auto" first, then every class in the store with its number of references."""
+    return [("auto (nearest class)", AUTO_CLASS)] + [(f"{name} ({n} references)", name)
+                                                     for name, n in inspector.classes().items()]
+
+
+class ChatHandlers:
+    def __init__(self, inspector):
+        self.inspector = inspector
+
+    def start_session(self, browser_id, request: gr.Request = None):
+        """Page load: this session's state, owned by the logged-in user or this browser's id (kept in its
+        local storage, so History survives a restart), and the current class list."""
+        browser_id = browser_id or uuid.uuid4().hex
+        state = ChatState(owner=f"browser:{browser_id}")
+        state.owner_for(request)
+        return state, browser_id, gr.update(choices=class_choices(self.inspector))
+
+    def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
+        return panel_for(evidence, verdict, options, self.inspector.home.references, self.inspector.model_id())
+
+    @shown_to_operator
+    def send_message(self, message, state, class_choice, switches, reference_count, overlay_style,
+                     request: gr.Request = None):
+        """An image starts a new inspection (its text is the question); text alone is a follow-up."""
+        state = state or ChatState()
+        files = list((message or {}).get("files") or [])
+        text = ((message or {}).get("text") or "").strip()
+        if files:
+            options = options_from(switches, reference_count, overlay_style)
+            yield from self._inspect(files[-1], text or None, state, class_choice, options, request)
+        elif state.inspection is not None and text:
+            yield from self._ask(text, state)
+        else:
+            raise gr.Error("Upload, drop or paste an image of the part first; then ask follow-up questions.")
+
+    def _inspect(self, path, question, state, class_choice, options, request):
+        state.clear()
+        state.chat = [{"role": "user", "content": [{"path": path}, question or DEFAULT_QUESTION]}]
+        yield chat_outputs(state, "", clear_message=True)
+        class_name, note = self.pick_class(path, class_choice)
+        evidence = self.inspector.gather(path, class_name, question, options)
+        state.chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})
+        yield chat_outputs(state, note, self.panel(evidence, None, options))
+        inspection, record = self._conclude(evidence, question, options, state.owner_for(request))
+        state.start(inspection, record, options, note)
+        state.chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
+        yield chat_outputs(state, note, self.panel(evidence, record["verdict"], options))
+
+    def _conclude(self, evidence, question, options, owner):
+        inspection = self.inspector.conclude(evidence, question, log=False, options=options)
+        record = self.inspector.record(inspection, options)
+        self.inspector.history.claim(inspection.id, owner)
+        return inspection, record
+
+    def pick_class(self, source, class_choice) -> tuple[str, str]:
+        """(class, note): the chosen class, or for "auto" the nearest class by image embedding."""
+        if class_choice and class_choice != AUTO_CLASS:
+            return class_choice, f"Class: **{class_choice}**"
+        class_name, similarity = self.inspector.guess_class(source)
+        return class_name, f"Class: auto → **{class_name}** (nearest references, similarity {similarity:.2f})"
+
+    def _ask(self, question, state):
+        state.chat += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        state.last_action = "ask"
+        answer = ""
+        for delta in self.inspector.ask(state.inspection, question):
+            answer += delta
+            state.chat[-1] = {"role": "assistant", "content": answer}
+            yield chat_outputs(state, clear_message=True)
+        if not answer:
+            state.chat[-1] = {"role": "assistant", "content": "(no answer)"}
+            yield chat_outputs(state, clear_message=True)
+
+    @shown_to_operator
+    def look_closer(self, state):
+        """Zoom into the hottest region and ask about it; the crop joins the chat (and the model's context)."""
+        yield from self._look(state)
+
+    def _look(self, state):
+        from assistant.conversation import zoom_region
+
+        inspection = _current(state)
+        box = inspection.evidence.focus_box
+        crop = zoom_region(inspection.evidence.query.image, tuple(box))
+        state.chat += [{"role": "user", "content": [gr.Image(crop, buttons=["fullscreen"]),
+                                                    f"Look closer at the region {box}."]},
+                       {"role": "assistant", "content": "Looking closer…"}]
+        yield chat_outputs(state)
+        state.chat[-1] = {"role": "assistant", "content": self.inspector.look_closer(inspection)}
+        state.last_action = "look"
+        yield chat_outputs(state)
+
+    @shown_to_operator
+    def regenerate(self, state, switches, reference_count, overlay_style, request: gr.Request = None):
+        """Re-run the last answer, or the verdict (re-gathered with the current switches)."""
+        inspection = _current(state)
+        if state.last_action in ("ask", "look") and inspection.turns:
+            question, _ = self.inspector.retract_last_turn(inspection)
+            state.chat = state.chat[:-2]
+            yield from self._look(state) if state.last_action == "look" else self._ask(question, state)
+            return
+        options = options_from(switches, reference_count, overlay_style)
+        evidence = self.inspector.gather(inspection.evidence.query, inspection.evidence.class_name,
+                                         inspection.question, options)
+        new, record = self._conclude(evidence, inspection.question, options, state.owner_for(request))
+        first = state.chat[:1]
+        state.start(new, record, options, state.class_note)
+        state.chat = first + [{"role": "assistant", "content": verdict_message(record["verdict"], state.class_note)}]
+        yield chat_outputs(state, panel=self.panel(evidence, record["verdict"], options))
+
+    def new_inspection(self, state):
+        """Start over: an empty chat and panel (the finished inspection stays in History)."""
+        state = state or ChatState()
+        state.clear()
+        return chat_outputs(state, "", empty_panel(), clear_message=True)
+
+    @shown_to_operator
+    def show_overlay(self, overlay_style, state):
+        """Redraw the current inspection's overlay in another style."""
+        if state is None or state.inspection is None:
+            return gr.skip()
+        return for_display(state.inspection.evidence.overlay(overlay_style or "heatmap"))
+
+
+def _current(state):
+    if state is None or state.inspection is None:
+        raise gr.Error("There is no inspection in this session yet; upload an image of a part first.")
+    return state.inspection

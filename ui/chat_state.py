@@ -1,0 +1,43 @@
+"""One browser session's chat state, held in a `gr.State` — never in module or app globals, so two
+sessions never see each other's images, inspections or history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ChatState:
+    """owner: who runs these inspections — "user:NAME" when the app has logins, else "browser:ID" (an id
+    kept in the browser's local storage, so History survives a server restart), else "session:HASH".
+    inspection: the current `Inspection` (its model session holds the conversation with the images).
+    record: its run-log record (provenance for the report). options: the `InspectOptions` it ran with.
+    last_action: what Regenerate re-runs — "verdict", "ask" or "look". class_note: how the class was chosen.
+    chat: the transcript shown in the chatbot (kept here, so a client cannot send back an altered one).
+    """
+
+    owner: str | None = None
+    inspection: object = None
+    record: dict | None = None
+    options: object = None
+    last_action: str | None = None
+    class_note: str = ""
+    chat: list = field(default_factory=list)
+
+    def owner_for(self, request) -> str:
+        """This session's owner id (set on page load; a logged-in user name always wins)."""
+        username = getattr(request, "username", None) if request is not None else None
+        if username:
+            self.owner = f"user:{username}"
+        if not self.owner:
+            session = getattr(request, "session_hash", None) if request is not None else None
+            self.owner = f"session:{session or 'local'}"
+        return self.owner
+
+    def start(self, inspection, record: dict | None, options, class_note: str = "") -> None:
+        self.inspection, self.record, self.options = inspection, record, options
+        self.last_action, self.class_note = "verdict", class_note
+
+    def clear(self) -> None:
+        self.inspection = self.record = self.options = None
+        self.last_action, self.class_note, self.chat = None, "", []

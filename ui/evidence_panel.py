@@ -1,0 +1,129 @@
+"""What the evidence panel shows, as plain values: HTML for the verdict card and the rules table, and
+(image, caption) pairs for the reference gallery. No Gradio here, so it is tested as plain functions.
+
+Every text that came from a file, the store or a model is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+DISPLAY_MIN_SIDE = 320
+STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
+                "vision_only": "vision-only (no language model)"}
+
+
+@dataclass(frozen=True)
+class PanelValues:
+    """The five panel components in order: verdict card, overlay image, gallery, rules table, and the raw
+    verdict (`Verdict.to_dict()`), shown as JSON text — text, not a JSON value, because API clients treat
+    any dict with a "path" key (as each reference has) as a file to download."""
+
+    card: str
+    overlay: object
+    gallery: list
+    rules: str
+    raw: dict | None
+
+    def as_tuple(self) -> tuple:
+        return self.card, self.overlay, self.gallery, self.rules, self.raw_json
+
+    @property
+    def raw_json(self) -> str:
+        return "" if self.raw is None else json.dumps(self.raw, indent=2, ensure_ascii=False)
+
+
+def for_display(image):
+    """Small images are enlarged by a whole factor (nearest neighbour: pixels stay sharp) to be readable."""
+    from PIL import Image
+
+    short = min(image.size)
+    if short >= DISPLAY_MIN_SIDE:
+        return image
+    factor = -(-DISPLAY_MIN_SIDE // short)
+    return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
+
+
+def pending_card(class_name: str, n_references: int) -> str:
+    return (f'<div class="nc-card nc-pending"><div class="nc-label">…</div>'
+            f"<div>Evidence gathered for <b>{escape(class_name)}</b> ({n_references} nearest references). "
+            "Waiting for the verdict…</div></div>")
+
+
+def empty_card() -> str:
+    return ('<div class="nc-card nc-empty">Upload, drop or paste an image of a part in the chat to inspect it. '
+            "The evidence and the verdict appear here.</div>")
+
+
+def verdict_card(verdict: dict) -> str:
+    """PASS/FAIL, the score against the class threshold, who decided, and the reasoning."""
+    passed = verdict["correctness"] == 1
+    label, css = ("PASS", "nc-pass") if passed else ("FAIL", "nc-fail")
+    score = float(verdict["anomaly_score"])
+    decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
+    model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
+    box = f" · region {verdict['defect_box']}" if verdict.get("defect_box") else ""
+    reasoning = "<br>".join(escape(line) for line in str(verdict["reasoning"]).splitlines())
+    return (f'<div class="nc-card {css}"><div class="nc-label">{label}</div>'
+            f'<div class="nc-score">score <b>{score:.2f}</b> × threshold '
+            f'(1.00 = threshold {float(verdict["threshold"]):.4g}; {"below" if score < 1 else "at or above"})</div>'
+            f'<div class="nc-meta">{escape(verdict["class_name"])} · {escape(decided)}{model}{box}</div>'
+            f'<div class="nc-reasoning">{reasoning}</div></div>')
+
+
+def rules_table(rules: list[dict], switched_off: bool = False) -> str:
+    """The applicable rules (kind, severity, text), most relevant first."""
+    if not rules:
+        why = "Rules were switched off for this inspection." if switched_off else "No rules apply to this class."
+        return f'<div class="nc-rules nc-muted">{why}</div>'
+    rows = "".join(
+        f'<tr><td class="nc-kind">{escape(r["kind"])}</td><td class="nc-sev nc-{escape(r["severity"])}">'
+        f'{escape(r["severity"])}</td><td>{escape(r["text"])}<div class="nc-muted">{escape(r["id"])}</div></td></tr>'
+        for r in rules)
+    return ('<table class="nc-rules"><thead><tr><th>kind</th><th>severity</th><th>rule</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: int | None) -> list[tuple]:
+    """(PIL image, caption) per retrieved reference; the caption gives its embedding distance and whether
+    the model was shown it (`shown_to_model` None: no model)."""
+    from PIL import Image
+
+    items = []
+    for rank, ref in enumerate(references, start=1):
+        path = Path(reference_dir) / f"{ref['sha256']}.png"
+        if not path.is_file():
+            continue
+        with Image.open(path) as image:
+            picture = image.convert("RGB")
+        caption = f"#{rank} {Path(ref['path']).name} · distance {float(ref['distance'] or 0):.3f}"
+        if shown_to_model is not None and rank <= shown_to_model:
+            caption += " · shown to model"
+        items.append((picture, caption))
+    return items
+
+
+def verdict_message(verdict: dict, class_note: str = "") -> str:
+    """The verdict as a chat message (Markdown)."""
+    label = "PASS" if verdict["correctness"] == 1 else "FAIL"
+    status = STATUS_WORDS.get(verdict["status"], verdict["status"])
+    score = float(verdict["anomaly_score"])
+    head = f"**{label}** — score {score:.2f} × the {verdict['class_name']} threshold ({status})"
+    return "\n".join([class_note, head, "", str(verdict["reasoning"])]).strip()
+
+
+def panel_for(evidence, verdict: dict | None, options, reference_dir: Path, model: str | None) -> PanelValues:
+    """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options."""
+    references = [r.to_dict() for r in evidence.references]
+    shown = options.reference_images if model else None
+    card = verdict_card(verdict) if verdict else pending_card(evidence.class_name, len(references))
+    overlay = for_display(evidence.overlay(options.overlay_style))
+    return PanelValues(card, overlay, gallery_items(references, reference_dir, shown),
+                       rules_table([r.to_dict() for r in evidence.rules], not options.rules), verdict)
+
+
+def empty_panel() -> PanelValues:
+    return PanelValues(empty_card(), None, [], rules_table([]), None)

@@ -1,0 +1,79 @@
+"""The History tab: this session's past inspections from the run log (time, class, verdict, score), and
+reopening one — after a restart too — with its image, overlay, verdict and turns, ready for follow-ups.
+
+Only inspections owned by this session's owner are listed (see `ChatState.owner`), so two people using
+the app at once never see each other's images or history.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from assistant.inspect_options import InspectOptions
+from ui.chat_handlers import chat_outputs
+from ui.chat_state import ChatState
+from ui.evidence_panel import panel_for, verdict_message
+from ui.inspector_queue import SERIAL
+from ui.operator_errors import shown_to_operator
+
+COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
+
+
+class HistoryView:
+    def __init__(self, inspector):
+        self.inspector = inspector
+
+    def list_history(self, state, request: gr.Request = None):
+        """This session's past inspections, newest first, and the picker to reopen one."""
+        state = state or ChatState()
+        past = self.inspector.history.list(state.owner_for(request))
+        rows = [[p.summary()[column] for column in COLUMNS] for p in past]
+        choices = [(f"{s['time']} · {s['class']} · {s['verdict']} {s['score']:.2f} · {s['id']}", s["id"])
+                   for s in (p.summary() for p in past)]
+        return rows, gr.update(choices=choices, value=choices[0][1] if choices else None), state
+
+    @shown_to_operator
+    def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
+        """Load a past inspection into the chat: image, verdict and turns from the log, evidence re-gathered."""
+        if not inspection_id:
+            raise gr.Error("Pick an inspection from the list first.")
+        state = state or ChatState()
+        owner = state.owner_for(request)
+        inspection = self.inspector.reopen(inspection_id, owner)
+        record = self.inspector.history.get(inspection_id, owner).record
+        logged = record.get("options")
+        options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
+        state.start(inspection, record, options, f"Reopened inspection `{inspection.id}` from {record['time']}")
+        state.last_action = "ask" if inspection.turns else "verdict"
+        state.chat = self._chat(inspection, record, state.class_note)
+        panel = panel_for(inspection.evidence, record["verdict"], options, self.inspector.home.references,
+                          self.inspector.model_id())
+        return (*chat_outputs(state, state.class_note, panel, clear_message=True), gr.Tabs(selected="inspect"))
+
+    def _chat(self, inspection, record, note) -> list[dict]:
+        image = gr.Image(inspection.evidence.query.image, buttons=["fullscreen"])
+        chat = [{"role": "user", "content": [image, record.get("question") or "Is this part defective, and why?"]},
+                {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
+        for question, answer in inspection.turns:
+            chat += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        return chat
+
+
+def build_history_tab() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    ui.refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
+    ui.table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="history-table",
+                            column_widths=["18%", "14%", "14%", "9%", "9%", "12%", "8%"])
+    with gr.Row():
+        ui.pick = gr.Dropdown([], label="Inspection", scale=4, elem_id="history-pick")
+        ui.reopen = gr.Button("Reopen", variant="primary", scale=1, elem_id="history-reopen")
+    return ui
+
+
+def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs) -> None:
+    listing = dict(fn=view.list_history, inputs=state, outputs=[ui.table, ui.pick, state])
+    ui.refresh.click(**listing)
+    tab.select(**listing, api_visibility="private")
+    ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs], **SERIAL)

@@ -1,0 +1,82 @@
+"""`normalcy serve`: the browser chat on 127.0.0.1 (logins required on any other address)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import click
+
+from retrieval.errors import BadInput
+
+AUTH_ENV = "NORMALCY_AUTH"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_logins(text: str, where: str) -> list[tuple[str, str]]:
+    """`user:password` per line (blank lines and # comments skipped) -> [(user, password)]."""
+    logins = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user.strip() or not password:
+            raise BadInput(f"{where} line {number}: expected user:password")
+        logins.append((user.strip(), password))
+    return logins
+
+
+def load_logins(auth_file: Path | None) -> list[tuple[str, str]]:
+    """From --auth-file, else from $NORMALCY_AUTH (user:password); [] when neither is given."""
+    if auth_file is not None:
+        if not Path(auth_file).is_file():
+            raise BadInput(f"auth file {auth_file} does not exist; give a file with one user:password per line")
+        logins = parse_logins(Path(auth_file).read_text(encoding="utf-8"), str(auth_file))
+        if not logins:
+            raise BadInput(f"auth file {auth_file} holds no user:password line")
+        return logins
+    value = os.environ.get(AUTH_ENV, "")
+    return parse_logins(value.replace(",", "\n"), f"${AUTH_ENV}") if value.strip() else []
+
+
+def check_exposure(host: str, logins: list) -> None:
+    """Any address but loopback exposes the app to the network: refuse without logins."""
+    if not is_loopback(host) and not logins:
+        raise BadInput(f"--host {host} exposes the app to the network; give --auth-file FILE "
+                       f"(one user:password per line) or set {AUTH_ENV}=user:password, or bind 127.0.0.1")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback needs --auth-file or $NORMALCY_AUTH.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Logins, one user:password per line (or set $NORMALCY_AUTH=user:password).")
+@click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
+@click.pass_obj
+def serve(obj, host, port, auth_file, model):
+    """Serve the inspection chat in the browser (vision-only unless a model is configured)."""
+    logins = load_logins(auth_file)
+    check_exposure(host, logins)
+    if model:
+        obj.use_model(model)
+    inspector = obj.inspector
+    inspector.warm_up()  # a wrong model path fails here, with one line, not at the first inspection
+    from ui.chat_app import create_app, launch
+
+    mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
+    click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
+    try:
+        launch(create_app(inspector), host, port, logins or None, quiet=True)
+    except OSError as exc:
+        raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
