@@ -34,6 +34,13 @@ class EvalPlan:
     def model_strategies(self) -> tuple[str, ...]:
         return tuple(s for s in self.strategies if s != VISION_ONLY)
 
+    @property
+    def needs_rules(self) -> bool:
+        """Whether a strategy shows the retrieved rules to the model (else evidence skips rule retrieval)."""
+        from assistant.prompt_builder import STRATEGIES
+
+        return any(STRATEGIES[s].rules for s in self.model_strategies)
+
 
 def _names(requested: Sequence[str]) -> list[str]:
     """("rules,class", "overlay") → ["rules", "class", "overlay"], aliases resolved."""

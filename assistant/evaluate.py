@@ -7,7 +7,7 @@
    verdict is appended to DIR/results.jsonl at once, so an interrupted run continues where it stopped.
 3. Metrics per class and their mean (assistant.metrics), pixel AUROC / AUPRO from the score maps where
    the dataset has masks (assistant.eval_maps), worst cases with overlays under DIR/cases/.
-Rules are retrieved only when a prompt strategy runs (vision-only decisions do not read them).
+Rules are retrieved only when a strategy puts them in the prompt (vision-only decisions do not read them).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Evaluation:
 
     def _gather(self, sample):
         image = self.inspector.load(sample.path)
-        return self.inspector.gatherer.gather(image, sample.class_name, with_rules=bool(self.plan.model_strategies))
+        return self.inspector.gatherer.gather(image, sample.class_name, with_rules=self.plan.needs_rules)
 
     def _verdict(self, evidence, strategy: str):
         if strategy == VISION_ONLY:
