@@ -1,7 +1,8 @@
 """The worst cases of an evaluation, shown with their evidence: overlays saved under DIR/cases/.
 
 Each overlay (heatmap, contour, box) is rendered from the case's evidence, gathered again for the few
-cases shown; the file name carries the image's sha256 and the config hash, so a re-run reuses it.
+cases shown; the file name carries the image's sha256 and the config hash, so a re-run reuses it, and
+overlays of earlier runs that are no longer among the worst cases are removed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ REPORT_KEYS = ("kind", "class_name", "path", "score", "status", "overlay", "reas
 
 def case_path(folder: Path, case: dict, config: str) -> Path:
     sample = case["sample"]
-    return folder / sample.class_name / f"{sample.path.stem}_{case['sha256'][:8]}_{config[:8]}.png"
+    name = f"{sample.defect_type}_{sample.path.stem}_{case['sha256'][:8]}_{config[:8]}.png"
+    return folder / sample.class_name / name
 
 
 def save_overlays(gather, cases: list[dict], folder: Path, configs: dict[str, str]) -> list[dict]:
@@ -29,4 +31,12 @@ def save_overlays(gather, cases: list[dict], folder: Path, configs: dict[str, st
             gather(case["sample"]).overlay("all").save(tmp, format="PNG")
             tmp.replace(path)
         out.append({**{k: case.get(k) for k in REPORT_KEYS}, "overlay": str(path)})
+    _prune(Path(folder), {Path(case["overlay"]) for case in out})
     return out
+
+
+def _prune(folder: Path, keep: set[Path]) -> None:
+    """Remove overlays of earlier runs that are no longer worst cases (the folder is the evaluation's)."""
+    for path in folder.glob("*/*.png") if folder.is_dir() else ():
+        if path not in keep:
+            path.unlink()
