@@ -54,6 +54,7 @@ def test_metrics_json_follows_the_contract(evaluated):
     assert (brick["n"], brick["n_good"], brick["n_defective"], brick["n_unparsed"]) == (4, 2, 2, 0)
     assert brick["pixel_auroc"] is not None and brick["aupro"] is not None   # masks → pixel metrics
     assert doc["mean"]["n"] == 8 and doc["strategies"]["vision_only"]["classes"] == doc["classes"]
+    assert "pixel_method" not in doc["mean"] and "f1_max_threshold" not in doc["mean"]
     config = doc["config"]
     assert config["layout"] == "mvtec" and config["model"] is None and config["headline_strategy"] == "vision_only"
     assert config["n_references"] == {"brick": 8, "gravel": 8} and "--model" in config["notes"][0]
