@@ -19,6 +19,7 @@ from retrieval.overlay import STYLES
 from ui.chat_handlers import SWITCHES, ChatHandlers, class_choices
 from ui.evidence_panel import empty_card, rules_table
 from ui.history_tab import HistoryView, build_history_tab, wire_history_tab
+from ui.image_folder import ImageFolder
 from ui.inspector_queue import SERIAL
 from ui.operator_actions import NO_LABEL, OperatorActions
 from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
@@ -85,7 +86,7 @@ def _chat_column(inspector) -> SimpleNamespace:
                                     elem_id="class-pick")
         ui.class_note = gr.Markdown(elem_id="class-note", container=True)
     ui.strategy = _strategy_controls(InspectOptions.from_config(inspector.config), inspector.config.retrieval.map.k)
-    ui.chatbot = gr.Chatbot(height=460, buttons=["copy", "copy_all"], elem_id="chat", label="Inspection chat",
+    ui.chatbot = gr.Chatbot(height=460, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
                             placeholder="Upload, drop or paste an image of a part below.")
     ui.message = gr.MultimodalTextbox(file_types=["image"], file_count="single", sources=["upload"],
                                       placeholder="Drop, paste or attach an image of the part, or ask a follow-up…",
@@ -101,7 +102,7 @@ def _chat_column(inspector) -> SimpleNamespace:
 def _evidence_column() -> SimpleNamespace:
     ui = SimpleNamespace()
     ui.card = gr.HTML(empty_card(), elem_id="verdict-card")
-    ui.overlay = gr.Image(label="Anomaly overlay", interactive=False, type="pil", height=280,
+    ui.overlay = gr.Image(label="Anomaly overlay", interactive=False, type="filepath", height=280,
                           buttons=["fullscreen"], elem_id="overlay")
     ui.gallery = gr.Gallery(label="Nearest normal references", columns=4, height=210, format="png",
                             buttons=["fullscreen"], object_fit="contain", elem_id="references")
@@ -112,10 +113,13 @@ def _evidence_column() -> SimpleNamespace:
     return ui
 
 
-def create_app(inspector, *, report_dir: Path | None = None) -> gr.Blocks:
-    """The Gradio app over `inspector` (not launched). Reports go to `report_dir` (default: a temp folder)."""
-    chat, history, editor = ChatHandlers(inspector), HistoryView(inspector), RuleEditor(inspector)
-    actions = OperatorActions(inspector, report_dir or Path(tempfile.mkdtemp(prefix="normalcy-reports-")))
+def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
+    """The Gradio app over `inspector` (not launched). Images shown and reports exported are written under
+    `work_dir` (default: a new temp folder; Gradio serves files from the system temp folder)."""
+    work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
+    images = ImageFolder(work_dir / "images")
+    chat, history, editor = ChatHandlers(inspector, images), HistoryView(inspector, images), RuleEditor(inspector)
+    actions = OperatorActions(inspector, work_dir / "reports")
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True) as app:
         state = gr.State(None)
         browser_id = gr.BrowserState("", storage_key="normalcy-browser-id", secret=browser_secret(inspector.home))

@@ -45,8 +45,10 @@ def class_choices(inspector) -> list[tuple[str, str]]:
 
 
 class ChatHandlers:
-    def __init__(self, inspector):
+    def __init__(self, inspector, images):
+        """images: the `ImageFolder` every image shown in the browser is published to."""
         self.inspector = inspector
+        self.images = images
 
     def start_session(self, browser_id, request: gr.Request = None):
         """Page load: this session's state, owned by the logged-in user or this browser's id (kept in its
@@ -57,7 +59,8 @@ class ChatHandlers:
         return state, browser_id, gr.update(choices=class_choices(self.inspector))
 
     def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
-        return panel_for(evidence, verdict, options, self.inspector.home.references, self.inspector.model_id())
+        return panel_for(evidence, verdict, options, self.images, self.inspector.home.references,
+                         self.inspector.model_id())
 
     @shown_to_operator
     def send_message(self, message, state, class_choice, switches, reference_count, overlay_style,
@@ -123,7 +126,7 @@ class ChatHandlers:
         inspection = _current(state)
         box = inspection.evidence.focus_box
         crop = zoom_region(inspection.evidence.query.image, tuple(box))
-        state.chat += [{"role": "user", "content": [gr.Image(crop, buttons=["fullscreen"]),
+        state.chat += [{"role": "user", "content": [{"path": self.images.publish(crop)},
                                                     f"Look closer at the region {box}."]},
                        {"role": "assistant", "content": "Looking closer…"}]
         yield chat_outputs(state)
@@ -160,7 +163,7 @@ class ChatHandlers:
         """Redraw the current inspection's overlay in another style."""
         if state is None or state.inspection is None:
             return gr.skip()
-        return for_display(state.inspection.evidence.overlay(overlay_style or "heatmap"))
+        return self.images.publish(for_display(state.inspection.evidence.overlay(overlay_style or "heatmap")))
 
 
 def _current(state):

@@ -87,18 +87,15 @@ def rules_table(rules: list[dict], switched_off: bool = False) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: int | None) -> list[tuple]:
-    """(PIL image, caption) per retrieved reference; the caption gives its embedding distance and whether
-    the model was shown it (`shown_to_model` None: no model)."""
-    from PIL import Image
-
+def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: int | None, images) -> list[tuple]:
+    """(image path, caption) per retrieved reference (its stored copy, published to `images`); the caption
+    gives its embedding distance and whether the model was shown it (`shown_to_model` None: no model)."""
     items = []
     for rank, ref in enumerate(references, start=1):
         path = Path(reference_dir) / f"{ref['sha256']}.png"
         if not path.is_file():
             continue
-        with Image.open(path) as image:
-            picture = image.convert("RGB")
+        picture = images.publish_file(path, f"reference-{ref['sha256']}.png")
         caption = f"#{rank} {Path(ref['path']).name} · distance {float(ref['distance'] or 0):.3f}"
         if shown_to_model is not None and rank <= shown_to_model:
             caption += " · shown to model"
@@ -115,13 +112,14 @@ def verdict_message(verdict: dict, class_note: str = "") -> str:
     return "\n".join([class_note, head, "", str(verdict["reasoning"])]).strip()
 
 
-def panel_for(evidence, verdict: dict | None, options, reference_dir: Path, model: str | None) -> PanelValues:
-    """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options."""
+def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Path, model: str | None) -> PanelValues:
+    """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options;
+    images are published to `images` (an `ImageFolder`) and given as paths."""
     references = [r.to_dict() for r in evidence.references]
     shown = options.reference_images if model else None
     card = verdict_card(verdict) if verdict else pending_card(evidence.class_name, len(references))
-    overlay = for_display(evidence.overlay(options.overlay_style))
-    return PanelValues(card, overlay, gallery_items(references, reference_dir, shown),
+    overlay = images.publish(for_display(evidence.overlay(options.overlay_style)))
+    return PanelValues(card, overlay, gallery_items(references, reference_dir, shown, images),
                        rules_table([r.to_dict() for r in evidence.rules], not options.rules), verdict)
 
 

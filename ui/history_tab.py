@@ -22,8 +22,9 @@ COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
 
 
 class HistoryView:
-    def __init__(self, inspector):
+    def __init__(self, inspector, images):
         self.inspector = inspector
+        self.images = images
 
     def list_history(self, state, request: gr.Request = None):
         """This session's past inspections, newest first, and the picker to reopen one."""
@@ -48,12 +49,12 @@ class HistoryView:
         state.start(inspection, record, options, f"Reopened inspection `{inspection.id}` from {record['time']}")
         state.last_action = "ask" if inspection.turns else "verdict"
         state.chat = self._chat(inspection, record, state.class_note)
-        panel = panel_for(inspection.evidence, record["verdict"], options, self.inspector.home.references,
-                          self.inspector.model_id())
+        panel = panel_for(inspection.evidence, record["verdict"], options, self.images,
+                          self.inspector.home.references, self.inspector.model_id())
         return (*chat_outputs(state, state.class_note, panel, clear_message=True), gr.Tabs(selected="inspect"))
 
     def _chat(self, inspection, record, note) -> list[dict]:
-        image = gr.Image(inspection.evidence.query.image, buttons=["fullscreen"])
+        image = {"path": self.images.publish(inspection.evidence.query.image)}
         chat = [{"role": "user", "content": [image, record.get("question") or "Is this part defective, and why?"]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
         for question, answer in inspection.turns:
