@@ -1,0 +1,90 @@
+"""`normalcy serve` never reaches out: the app runs in a subprocess under the network guard (only
+loopback allowed, for the app talking to itself), serves its page and assets, and runs an inspection;
+no outbound attempt — version check, analytics, CDN font — may be recorded. Also: the address rules."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from ui_test_tools import copy_home, free_port
+
+GUARD = Path(__file__).resolve().parent.parent / "network_guard.py"
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def _wait_until_served(url: str, process, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early:\n{process.stdout.read()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"serve did not answer on {url} within {timeout} s")
+
+
+def _fetch_page_and_assets(url: str) -> int:
+    page = httpx.get(url, timeout=10)
+    assets = re.findall(r'(?:src|href)="(\./assets/[^"]+|/[^"/][^"]*)"', page.text)
+    for asset in assets:
+        assert httpx.get(url + asset.lstrip("./").lstrip("/"), timeout=10).status_code == 200, asset
+    assert httpx.get(url + "config", timeout=10).status_code == 200
+    return len(assets)
+
+
+def test_serving_a_page_and_an_inspection_make_no_outbound_attempt(ready_home, tmp_path, defect_image):
+    from gradio_client import Client, handle_file
+
+    home, log, port = copy_home(ready_home, tmp_path / "home"), tmp_path / "net.log", free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, str(GUARD), str(log), "ui.cli:main", "--home", str(home.root), "serve",
+               "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "NETWORK_GUARD_ALLOW": LOOPBACK})
+    try:
+        _wait_until_served(url, process)
+        assert _fetch_page_and_assets(url) >= 2
+        client = Client(url, verbose=False, analytics_enabled=False, download_files=str(tmp_path / "dl"))
+        result = client.predict(message={"text": "cracked?", "files": [handle_file(str(defect_image))]},
+                                class_choice="auto", switches=["rules"], reference_count=2, overlay_style="all",
+                                api_name="/send_message")
+        assert '"status": "vision_only"' in result[-1]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert not log.exists(), f"outbound attempts: {log.read_text()}\n{output}"
+
+
+def test_binding_beyond_loopback_needs_logins(tmp_path):
+    from cli_runner import run_cli
+
+    refused = run_cli("--home", str(tmp_path / "home"), "serve", "--host", "0.0.0.0", env={"NORMALCY_AUTH": ""})
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "--auth-file" in refused.stderr and "NORMALCY_AUTH" in refused.stderr
+    bad = tmp_path / "logins.txt"
+    bad.write_text("# no password here\nalice\n")
+    broken = run_cli("--home", str(tmp_path / "home"), "serve", "--host", "0.0.0.0", "--auth-file", str(bad))
+    assert broken.returncode == 2 and "line 2: expected user:password" in broken.stderr
+
+
+def test_the_guard_lets_only_the_allowed_loopback_through(tmp_path):
+    import socket
+
+    log, probe = tmp_path / "net.log", tmp_path / "probe.py"
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        probe.write_text(
+            "import socket, urllib.request\n"
+            f"socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), timeout=5).close()\n"
+            "urllib.request.urlopen('http://example.com', timeout=2)\n")
+        done = subprocess.run([sys.executable, str(GUARD), str(log), str(probe)], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "NETWORK_GUARD_ALLOW": LOOPBACK})
+    assert done.returncode != 0 and log.read_text().splitlines() == ["create_connection ('example.com', 80)"]

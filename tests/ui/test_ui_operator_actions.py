@@ -1,0 +1,116 @@
+"""Operator actions over a real Inspector: feedback stored with the record, accept-as-normal behind a
+confirmation, the HTML report self-contained, the rule editor, and History isolated per owner."""
+
+import json
+import re
+
+import gradio as gr
+import pytest
+import yaml
+from PIL import Image
+
+from assistant.config import NormalcyConfig
+from assistant.inspector import Inspector
+from ui.chat_handlers import ChatHandlers
+from ui.chat_state import ChatState
+from ui.history_tab import HistoryView
+from ui.operator_actions import OperatorActions
+from ui.rules_tab import RuleEditor
+
+
+def _inspect(inspector, images, image, owner, text="is it cracked?"):
+    message = {"text": text, "files": [str(image)]}
+    last = list(ChatHandlers(inspector, images).send_message(message, ChatState(owner=owner), "brick",
+                                                     ["class context", "rules", "overlay"], 2, "heatmap"))[-1]
+    return last[0], last[2]
+
+
+def _ask(inspector, images, state, text):
+    message = {"text": text, "files": []}
+    return list(ChatHandlers(inspector, images).send_message(message, state, "brick", [], 0, "heatmap"))
+
+
+def test_feedback_is_appended_to_the_run_log_with_the_inspection_id(ui_inspector, defect_image, tmp_path, images):
+    _, state = _inspect(ui_inspector, images, defect_image, "fb")
+    actions = OperatorActions(ui_inspector, tmp_path)
+    assert "verdict wrong, corrected label: normal" in actions.thumbs_down("normal", " only dust ", state)
+    assert "verdict correct" in actions.thumbs_up("no correction", "", state)
+    feedback = [r for r in ui_inspector.log.records() if r["kind"] == "feedback" and r["inspection"] ==
+                state.inspection.id]
+    assert [(f["rating"], f["label"], f["comment"]) for f in feedback] == [("down", "normal", "only dust"),
+                                                                          ("up", None, "")]
+    with pytest.raises(gr.Error, match="no inspection"):
+        actions.thumbs_up("normal", "", ChatState())
+
+
+def test_accept_as_normal_asks_first_then_adds_and_recalibrates(private_inspector, defect_image, tmp_path, images):
+    _, state = _inspect(private_inspector, images, defect_image, "acc")
+    actions = OperatorActions(private_inspector, tmp_path)
+    before = private_inspector.classes()["brick"]
+    row, question = actions.request_accept(state)
+    assert row["visible"] is True and "brick" in question and private_inspector.classes()["brick"] == before
+    assert actions.cancel_accept()[1] == "Nothing was added."
+    row, summary, choices = actions.confirm_accept(state)
+    assert row["visible"] is False and private_inspector.classes()["brick"] == before + 1
+    assert re.search(r"Threshold recalibrated: [\d.]+ -> [\d.]+", summary)
+    assert any(f"{before + 1} references" in label for label, _ in choices["choices"])
+    again = actions.confirm_accept(state)[1]
+    assert "already a normal reference" in again
+    rescored = json.loads(list(ChatHandlers(private_inspector, images).regenerate(state, ["rules"], 0, "all"))[-1][8])
+    assert rescored["anomaly_score"] < 0.5, "the accepted image is now its own nearest reference"
+
+
+def test_the_report_is_self_contained_html(ui_inspector, defect_image, tmp_path, images):
+    _, state = _inspect(ui_inspector, images, defect_image, "rep", text="is the <mortar> cracked?")
+    _ask(ui_inspector, images, state, "where exactly?")
+    path = OperatorActions(ui_inspector, tmp_path).export_report(state)
+    html = open(path, encoding="utf-8").read()
+    assert not re.search(r"https?://|src=\"(?!data:)|href=", html), "no external or relative URL"
+    assert html.count("data:image/png;base64,") >= 2 + len(state.inspection.verdict.references)
+    assert "is the &lt;mortar&gt; cracked?" in html and "where exactly?" in html
+    for expected in (state.inspection.id, ui_inspector.workspace.encoder.id, state.record["config_hash"],
+                     state.inspection.verdict.label, "none (vision-only)"):
+        assert expected in html
+
+
+def test_rule_editor_adds_edits_and_deletes_operator_rules_only(private_inspector):
+    editor = RuleEditor(private_inspector)
+    table, picker = editor.list_rules("brick")
+    assert "shipped (read-only)" in table and [c[1] for c in picker["choices"]] == [""]
+    status, table, picker = editor.save_rule("", "brick", "A chipped corner is a defect.", "defect", "major")
+    rule_id = picker["value"]
+    assert rule_id == "brick-defect-local-1" and "operator (editable)" in table
+    assert editor.pick_rule(rule_id, "brick") == ("A chipped corner is a defect.", "defect", "major")
+    editor.save_rule(rule_id, "brick", "A chipped corner over 2 mm is a defect.", "defect", "critical")
+    local = yaml.safe_load((private_inspector.home.rules / "local.yaml").read_text())["rules"]
+    assert local == [{"id": rule_id, "class": "brick", "kind": "defect", "severity": "critical",
+                      "text": "A chipped corner over 2 mm is a defect."}]
+    stored = {r.id: r for r in private_inspector.workspace.rules.list("brick")}
+    assert stored[rule_id].severity == "critical"
+    with pytest.raises(gr.Error, match="read-only"):
+        editor.delete_rule("brick-defect-scratch", "brick")
+    editor.delete_rule(rule_id, "brick")
+    assert rule_id not in {r.id for r in private_inspector.workspace.rules.list("brick")}
+
+
+def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_restart(private_inspector,
+                                                                                     defect_image, good_image, images):
+    _, mine = _inspect(private_inspector, images, defect_image, "browser:alice")
+    _ask(private_inspector, images, mine, "where?")
+    _, theirs = _inspect(private_inspector, images, good_image, "browser:bob")
+    restarted = Inspector(NormalcyConfig(), private_inspector.home)       # a new process would do the same
+    view = HistoryView(restarted, images)
+    rows, picker, _ = view.list_history(ChatState(owner="browser:alice"))
+    assert [row[1] for row in rows] == [mine.inspection.id] and picker["value"] == mine.inspection.id
+    with pytest.raises(gr.Error, match="no inspection"):
+        view.reopen_inspection(theirs.inspection.id, ChatState(owner="browser:alice"))
+    reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:alice"))
+    chat, _, state, note, card, overlay, gallery, rules, raw, tabs = reopened
+    assert Image.open(chat[0]["content"][0]["path"]).size == mine.inspection.evidence.query.size
+    assert chat[-1]["content"] == mine.inspection.turns[0][1]
+    assert json.loads(raw) == mine.record["verdict"] and "Reopened inspection" in note
+    assert state.last_action == "ask"
+    follow = _ask(restarted, images, state, "and now?")[-1]
+    assert follow[0][-1]["content"] and len(follow[0]) == len(chat) + 2
+    turns = [r for r in restarted.log.records() if r["kind"] == "turn" and r["inspection"] == mine.inspection.id]
+    assert [t["question"] for t in turns] == ["where?", "and now?"]

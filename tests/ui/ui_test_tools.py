@@ -1,0 +1,19 @@
+"""Test tools for the UI suite (a uniquely named module, so tests import it, never conftest)."""
+
+import shutil
+import socket
+from pathlib import Path
+
+
+def copy_home(ready_home, target: Path):
+    """A private copy of a data home (tests that write to it never touch the shared one)."""
+    from assistant.home import Home
+
+    shutil.copytree(ready_home.root, target)
+    return Home(target)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
