@@ -1,14 +1,13 @@
 """Fixtures for the browser chat: Inspectors over copies of the ready home (vision-only and with the
 scripted backend), the app served in a thread on a free loopback port, and headless Chromium.
 
-Browser tests need /usr/bin/chromium (Debian's package; never `playwright install`): without it they
-skip, saying why — or fail when CI=true, where a missing browser is a broken runner, not a choice.
+Browser tests need /usr/bin/chromium (Debian's package; never `playwright install`): see
+`ui_test_tools.require_chromium`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vlm"))  # scripted_backend
 sys.path.insert(0, str(Path(__file__).resolve().parent))                   # ui_test_tools
 
-from ui_test_tools import copy_home, free_port  # noqa: E402
+from ui_test_tools import copy_home, free_port, require_chromium  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -75,11 +74,7 @@ def served_app(ui_inspector, tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium through Playwright (skips without it, or fails when CI=true)."""
-    if not CHROMIUM.is_file():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -17,3 +17,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def require_chromium(path: Path) -> None:
+    """Browser tests need Debian's chromium: without it they skip, saying why — or fail when CI=true,
+    where a missing browser is a broken runner, not a choice."""
+    import os
+
+    import pytest
+
+    if not Path(path).is_file():
+        message = f"{path} is missing: apt-get install -y chromium (never `playwright install`)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
