@@ -255,8 +255,7 @@ def summarise_classes(records: Sequence[ImageRecord], pixel: Mapping[str, Mappin
 
 def mean_metrics(per_class: Mapping[str, Mapping]) -> dict:
     """The "mean" block: macro mean over classes of every metric (None values ignored; None if all
-    are None), totals of the counts (COUNT_KEYS), and n_classes. Thresholds and labels (pixel_method)
-    are not averaged, so the block has the same keys whether or not some class has masks."""
+    are None), totals of the counts (COUNT_KEYS), and n_classes. Thresholds, pixel_method: not averaged."""
     keys = sorted({k for m in per_class.values() for k in m} - {"f1_max_threshold", "pixel_method"})
     out: dict = {"n_classes": len(per_class)}
     for key in keys:
