@@ -1,7 +1,8 @@
 """Synthetic defects with known masks, painted on real normal images (for the demo, tests and benchmarks).
 
-Each defect kind changes a region the way real surface defects do — a thin dark scratch, a stain, a
-missing/flattened patch — and returns the exact mask of the pixels it changed.
+Each defect kind changes a region the way real surface defects do — a thin dark scratch, a coloured
+stain, a missing chunk that shows the darker, flat substrate underneath — and returns the exact mask
+of the pixels it changed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def add_defect(image: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[
     else:
         half = rng.uniform(0.08, 0.13) * min(height, width)
         mask = (np.abs(xx - cx) <= half) & (np.abs(yy - cy) <= half)
-        value = np.full(3, float(image.mean()))
+        value = np.full(3, 0.4 * float(image.mean()))
     out = image.astype(np.float32)
     out[mask] = 0.15 * out[mask] + 0.85 * value
     return out.clip(0, 255).astype(np.uint8), mask
