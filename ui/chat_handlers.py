@@ -14,7 +14,7 @@ import gradio as gr
 
 from assistant.inspect_options import InspectOptions
 from ui.chat_state import ChatState
-from ui.evidence_panel import PanelValues, empty_panel, for_display, panel_for, verdict_message
+from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
 from ui.operator_errors import shown_to_operator
 
 CHAT_OUTPUTS = ("chatbot", "message", "state", "class_note", "card", "overlay", "gallery", "rules", "raw")
@@ -80,7 +80,7 @@ class ChatHandlers:
     def _inspect(self, path, question, state, class_choice, options, request):
         state.clear()
         state.chat = [{"role": "user", "content": [{"path": path}, question or DEFAULT_QUESTION]}]
-        yield chat_outputs(state, "", clear_message=True)
+        yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True)
         class_name, note = self.pick_class(path, class_choice)
         evidence = self.inspector.gather(path, class_name, question, options)
         state.chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})

@@ -123,5 +123,10 @@ def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Pa
                        rules_table([r.to_dict() for r in evidence.rules], not options.rules), verdict)
 
 
-def empty_panel() -> PanelValues:
-    return PanelValues(empty_card(), None, [], rules_table([]), None)
+def empty_panel(card: str | None = None) -> PanelValues:
+    return PanelValues(card or empty_card(), None, [], rules_table([]), None)
+
+
+def gathering_card() -> str:
+    return ('<div class="nc-card nc-pending"><div class="nc-label">…</div><div>Gathering the evidence: nearest '
+            "normal references, rules, anomaly map…</div></div>")

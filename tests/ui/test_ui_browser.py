@@ -2,6 +2,7 @@
 look closer, give feedback, export the report, reopen from History — and two sessions at once that
 never see each other's images or history. The page must not request anything but the app itself."""
 
+import base64
 import re
 
 import pytest
@@ -30,6 +31,21 @@ def _upload(page, image, question=""):
     expect(page.locator("#message img").first).to_be_visible()
     page.locator("#message textarea").fill(question)
     page.locator("#message textarea").press("Enter")
+
+
+# A file handed to the message box the way a browser does when one is pasted or dropped onto it.
+HAND_OVER = """([b64, name, how]) => {
+  const file = new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type: 'image/png'});
+  const data = new DataTransfer();
+  data.items.add(file);
+  const box = document.querySelector('#message textarea');
+  if (how === 'paste') {
+    box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+    return;
+  }
+  for (const type of ['dragenter', 'dragover', 'drop'])
+    box.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+}"""
 
 
 def _ask(page, question):
@@ -127,3 +143,17 @@ def test_two_sessions_at_once_see_only_their_own(browser, served_app, ui_inspect
     assert not outside_a and not outside_b
     context_a.close()
     context_b.close()
+
+
+def test_an_image_can_be_pasted_or_dropped_into_the_chat(browser, served_app, defect_image, good_image, screenshots):
+    context, page, outside = _open(browser, served_app)
+    for how, image in (("paste", defect_image), ("drop", good_image)):
+        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
+        page.evaluate(HAND_OVER, [encoded, f"{how}d_{image.name}", how])
+        expect(page.locator("#message img").first).to_be_visible()
+        page.locator("#message textarea").press("Enter")
+        expect(page.locator("#chat img").first).to_have_attribute("src", re.compile(f"{how}d_{image.name}"))
+        expect(page.locator("#verdict-card .nc-label")).to_have_text(VERDICT)
+    screenshots(page, "08_dropped")
+    assert not outside
+    context.close()

@@ -31,6 +31,7 @@ def test_an_image_shows_the_evidence_first_then_the_verdict(ui_inspector, defect
     assert len(steps) == 3
     first_chat = steps[0][0]
     assert first_chat[0]["content"][0] == {"path": str(defect_image)} and steps[0][1] is None  # box cleared
+    assert "Gathering the evidence" in steps[0][4] and steps[0][6] == []                       # old panel gone
     assert "Waiting for the verdict" in steps[1][4] and steps[1][8] == ""                      # pending card
     chat, _, state, note, card, overlay, gallery, rules, raw = last
     raw = json.loads(raw)
