@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
+from retrieval.errors import NormalcyError
 from ui.chat_handlers import chat_outputs
 from ui.chat_state import ChatState
-from ui.evidence_panel import panel_for, verdict_message
+from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
 from ui.inspector_queue import SERIAL
 from ui.operator_errors import shown_to_operator
 
@@ -37,29 +38,47 @@ class HistoryView:
 
     @shown_to_operator
     def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
-        """Load a past inspection into the chat: image, verdict and turns from the log, evidence re-gathered."""
+        """Load a past inspection into the chat: its image, overlay, verdict and turns as logged; its evidence
+        is re-gathered from the stored image for follow-ups (if that fails, it opens read-only, saying why)."""
         if not inspection_id:
             raise gr.Error("Pick an inspection from the list first.")
         state = state or ChatState()
         owner = state.owner_for(request)
-        inspection = self.inspector.reopen(inspection_id, owner)
-        record = self.inspector.history.get(inspection_id, owner).record
+        past = self.inspector.history.get(inspection_id, owner)
+        record, note = past.record, f"Reopened inspection `{inspection_id}` from {past.record['time']}"
+        try:
+            inspection = self.inspector.reopen(inspection_id, owner)
+        except NormalcyError as exc:
+            inspection, note = None, f"{note} (read-only, no follow-ups: {exc})"
         logged = record.get("options")
         options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
-        state.start(inspection, record, options, f"Reopened inspection `{inspection.id}` from {record['time']}")
-        state.last_action = "ask" if inspection.turns else "verdict"
-        state.chat = self._chat(inspection, record, state.class_note)
-        panel = panel_for(inspection.evidence, record["verdict"], options, self.images,
-                          self.inspector.home.references, self.inspector.model_id())
-        return (*chat_outputs(state, state.class_note, panel, clear_message=True), gr.Tabs(selected="inspect"))
+        state.start(inspection, record, options, note)
+        state.last_action = "ask" if past.turns else "verdict"
+        state.chat = self._chat(record, past.turns, note)
+        panel = self._panel(record, options)
+        return (*chat_outputs(state, note, panel, clear_message=True), gr.Tabs(selected="inspect"))
 
-    def _chat(self, inspection, record, note) -> list[dict]:
-        image = {"path": self.images.publish(inspection.evidence.query.image)}
-        chat = [{"role": "user", "content": [image, record.get("question") or "Is this part defective, and why?"]},
+    def _logged_image(self, sha256: str) -> dict:
+        return {"path": self.images.publish_file(self.inspector.log.image_path(sha256), f"logged-{sha256}.png")}
+
+    def _chat(self, record, turns, note) -> list[dict]:
+        question = record.get("question") or "Is this part defective, and why?"
+        chat = [{"role": "user", "content": [self._logged_image(record["image"]), question]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
-        for question, answer in inspection.turns:
-            chat += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        for asked, answer in turns:
+            chat += [{"role": "user", "content": asked}, {"role": "assistant", "content": answer}]
         return chat
+
+    def _panel(self, record, options) -> PanelValues:
+        """The evidence panel as logged: verdict, overlay (all styles), references and rules of the verdict."""
+        from PIL import Image
+
+        verdict = record["verdict"]
+        with Image.open(self.inspector.log.image_path(record["overlay"])) as logged:
+            overlay = self.images.publish(for_display(logged.convert("RGB")))
+        shown = options.reference_images if verdict.get("model") else None
+        gallery = gallery_items(verdict["references"], self.inspector.home.references, shown, self.images)
+        return PanelValues(verdict_card(verdict), overlay, gallery, rules_table(verdict["rules"]), verdict)
 
 
 def build_history_tab() -> SimpleNamespace:

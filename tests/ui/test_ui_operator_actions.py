@@ -114,3 +114,17 @@ def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_res
     assert follow[0][-1]["content"] and len(follow[0]) == len(chat) + 2
     turns = [r for r in restarted.log.records() if r["kind"] == "turn" and r["inspection"] == mine.inspection.id]
     assert [t["question"] for t in turns] == ["where?", "and now?"]
+
+
+def test_a_past_inspection_opens_read_only_when_its_evidence_cannot_be_gathered(private_inspector, defect_image,
+                                                                               images):
+    _, mine = _inspect(private_inspector, images, defect_image, "browser:carol")
+    references = private_inspector.workspace.references
+    references.remove(references.of_class("brick"))
+    view = HistoryView(Inspector(NormalcyConfig(), private_inspector.home), images)
+    reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:carol"))
+    chat, _, state, note, card, overlay, gallery, rules, raw, _ = reopened
+    assert "read-only" in note and "store" in note and state.inspection is None
+    assert json.loads(raw) == mine.record["verdict"] and Image.open(overlay).size[0] >= 320 and gallery
+    with pytest.raises(gr.Error, match="Upload, drop or paste"):
+        _ask(private_inspector, images, state, "still there?")
