@@ -166,10 +166,11 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick) -> None:
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,
-           block: bool = True, quiet: bool = False):
-    """Serve the app: queued, local assets only, no share link, no analytics, no browser-side run history."""
+           block: bool = True, quiet: bool = False, max_file_size: int | None = None):
+    """Serve the app: queued, local assets only, no share link, no analytics, no browser-side run history;
+    uploads over `max_file_size` bytes are refused before they reach the inspector."""
     app.queue(default_concurrency_limit=4)
     return app.launch(server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=not block,
-                      quiet=quiet, show_error=True, ssr_mode=False, run_history=False, mcp_server=False, pwa=False,
-                      enable_monitoring=False, footer_links=["api", "settings"], css=CSS,
+                      max_file_size=max_file_size, quiet=quiet, show_error=True, ssr_mode=False, run_history=False,
+                      mcp_server=False, pwa=False, enable_monitoring=False, footer_links=["api", "settings"], css=CSS,
                       auth_message="Normalcy: sign in with the user name and password the operator configured.")
