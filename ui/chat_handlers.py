@@ -1,9 +1,9 @@
 """The chat's handlers: inspect an image, ask follow-ups, look closer, regenerate, start over.
 
 Each is a thin adapter over the injected `Inspector`: it turns the chat input into a call and the result
-into component values. Every chat handler returns (or yields) the same outputs, in `CHAT_OUTPUTS` order:
-chatbot, message box, session state, class note, then the evidence panel (card, overlay, gallery, rules,
-raw JSON). `gr.skip()` leaves a component as it is.
+into component values. Every chat handler returns (or yields) the same outputs, in this order: chatbot,
+message box, session state, class note, then the evidence panel (card, overlay, gallery, rules, raw JSON).
+`gr.skip()` leaves a component as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
 from ui.operator_errors import shown_to_operator
 
-CHAT_OUTPUTS = ("chatbot", "message", "state", "class_note", "card", "overlay", "gallery", "rules", "raw")
 SWITCHES = ("class context", "rules", "overlay")
 AUTO_CLASS = "auto"
 DEFAULT_QUESTION = "Is this part defective, and why?"

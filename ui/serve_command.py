@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -76,8 +77,9 @@ def serve(obj, host, port, auth_file, model):
 
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
     click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
-    try:
-        launch(create_app(inspector), host, port, logins or None, quiet=True,
-               max_file_size=inspector.config.inputs.max_bytes)
-    except OSError as exc:
-        raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
+    with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir:  # shown images, reports; gone on Ctrl+C
+        try:
+            launch(create_app(inspector, work_dir=Path(work_dir)), host, port, logins or None, quiet=True,
+                   max_file_size=inspector.config.inputs.max_bytes)
+        except OSError as exc:
+            raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None

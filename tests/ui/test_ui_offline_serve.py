@@ -4,6 +4,7 @@ no outbound attempt — version check, analytics, CDN font — may be recorded. 
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -57,9 +58,10 @@ def test_serving_a_page_and_an_inspection_make_no_outbound_attempt(ready_home, t
                                 api_name="/send_message")
         assert '"status": "vision_only"' in result[-1]
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)                # Ctrl+C: the server closes and cleans up
         output = process.communicate(timeout=30)[0]
     assert not log.exists(), f"outbound attempts: {log.read_text()}\n{output}"
+    assert process.returncode == 0, output
 
 
 def test_binding_beyond_loopback_needs_logins(tmp_path):
