@@ -3,7 +3,7 @@
 The model is asked about a few normal references of the class — each inspected like a query, against
 its nearest *other* references — and the threshold sits z standard deviations above the mean of its
 P(anomalous) on them (`score_fusion.model_threshold`). Stored in HOME/model_calibration.json per
-(class, model, strategy) and recomputed when the class's references change.
+(class, model and prompt settings) and recomputed when the class's references change.
 """
 
 from __future__ import annotations
@@ -17,30 +17,30 @@ from retrieval.calibration import spread_indices
 
 
 class ModelCalibrator:
-    def __init__(self, workspace, gatherer, ask):
-        """ask(evidence) -> ModelAnswer: how the inspector asks the model about one piece of evidence."""
+    def __init__(self, workspace, gatherer):
         self.ws = workspace
         self.gatherer = gatherer
-        self.ask = ask
 
     @property
     def path(self):
         return self.ws.home.root / "model_calibration.json"
 
-    def threshold(self, class_name: str, model: str, strategy: str) -> float:
-        key = f"{class_name}|{model}|{strategy}"
+    def threshold(self, class_name: str, setting: str, ask) -> float:
+        """setting: names the model and prompt settings; ask(evidence) -> ModelAnswer asks the model
+        exactly as the inspection being scored was asked."""
+        key = f"{class_name}|{setting}"
         fingerprint = self.ws.references.fingerprint(class_name)
         stored = json.loads(self.path.read_text()) if self.path.is_file() else {}
         entry = stored.get(key)
         if entry and entry["fingerprint"] == fingerprint:
             return entry["threshold"]
-        p_normals = self._normal_probabilities(class_name)
+        p_normals = self._normal_probabilities(class_name, ask)
         entry = {"threshold": model_threshold(p_normals, self.ws.config.retrieval.calibration.z),
                  "p_normals": p_normals, "fingerprint": fingerprint}
         self._save({**stored, key: entry})
         return entry["threshold"]
 
-    def _normal_probabilities(self, class_name: str) -> list[float]:
+    def _normal_probabilities(self, class_name: str, ask) -> list[float]:
         references = self.ws.references.of_class(class_name)
         picked = spread_indices(len(references), self.ws.config.vlm.calibration_samples)
         values = []
@@ -48,7 +48,7 @@ class ModelCalibrator:
             reference = references[index]
             query = load_image(self.ws.home.references / f"{reference.sha256}.png", self.ws.config.inputs)
             evidence = self.gatherer.gather(query, class_name, exclude={reference.sha256})
-            answer = self.ask(evidence)
+            answer = ask(evidence)
             if answer.p_anomalous is not None:
                 values.append(float(answer.p_anomalous))
         return values

@@ -20,7 +20,7 @@ class ModelReasoner:
 
         self.backend = backend
         self.ws = workspace
-        self.calibrator = ModelCalibrator(workspace, gatherer, self._answer_only)
+        self.calibrator = ModelCalibrator(workspace, gatherer)
 
     def messages(self, evidence, question: str | None, strategy):
         """The prompt for this evidence under a strategy (which evidence goes in is the strategy's call)."""
@@ -33,32 +33,41 @@ class ModelReasoner:
             references=[evidence.reference_image(r) for r in shown],
             overlay=evidence.overlay(self.ws.config.vlm.overlay_style) if strategy.overlay else None)
 
-    def session(self, evidence, question: str | None, strategy_name: str | None):
+    def new_session(self, evidence, question: str | None, chosen):
+        """A conversation opened with the prompt for this evidence under strategy `chosen`."""
         from assistant.conversation import Session
+
+        return Session(self.backend, self.messages(evidence, question, chosen), evidence.query.image,
+                       max_new_tokens=self.ws.config.vlm.max_new_tokens)
+
+    def session(self, evidence, question: str | None, strategy_name: str | None):
         from assistant.prompt_builder import strategy
 
         chosen = strategy(strategy_name or self.ws.config.vlm.strategy)
-        session = Session(self.backend, self.messages(evidence, question, chosen), evidence.query.image,
-                          max_new_tokens=self.ws.config.vlm.max_new_tokens)
-        return session, chosen
+        return self.new_session(evidence, question, chosen), chosen
 
-    def _answer_only(self, evidence):
-        session, _ = self.session(evidence, None, None)
-        return session.inspect(guided=self.ws.config.vlm.guided)
+    def _answer(self, evidence, chosen):
+        """The model's verdict answer on evidence, prompted with strategy `chosen` (for calibration)."""
+        return self.new_session(evidence, None, chosen).inspect(guided=self.ws.config.vlm.guided)
+
+    def _setting(self, chosen) -> str:
+        vlm = self.ws.config.vlm
+        return f"{self.backend.name}|{chosen.name}|refs={vlm.reference_images}|{vlm.overlay_style}"
 
     def verdict(self, evidence, question: str | None, strategy_name: str | None):
         """-> (Verdict, Session): the session holds the conversation for follow-up questions."""
         session, chosen = self.session(evidence, question, strategy_name)
         answer = session.inspect(guided=self.ws.config.vlm.guided)
-        return self._build(evidence, answer, chosen.name), session
+        return self._build(evidence, answer, chosen), session
 
-    def _build(self, evidence, answer, strategy_name: str) -> Verdict:
+    def _build(self, evidence, answer, chosen) -> Verdict:
         from assistant.score_fusion import fuse
 
         weight = self.ws.config.vlm.fusion_weight
         p_threshold = 0.5
         if answer.p_anomalous is not None and weight > 0:
-            p_threshold = self.calibrator.threshold(evidence.class_name, self.backend.name, strategy_name)
+            p_threshold = self.calibrator.threshold(evidence.class_name, self._setting(chosen),
+                                                    lambda normal: self._answer(normal, chosen))
         score = fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold, weight)
         parsed = answer.status == "ok"
         return Verdict(

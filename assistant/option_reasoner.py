@@ -30,10 +30,7 @@ class OptionReasoner(ModelReasoner):
 
     def session(self, evidence, question: str | None, strategy_name: str | None):
         """The options' strategy decides (a strategy name given by the caller wins over the switches)."""
-        from assistant.conversation import Session
         from assistant.prompt_builder import strategy
 
         chosen = strategy(strategy_name) if strategy_name else self.options.strategy()
-        session = Session(self.backend, self.messages(evidence, question, chosen), evidence.query.image,
-                          max_new_tokens=self.ws.config.vlm.max_new_tokens)
-        return session, chosen
+        return self.new_session(evidence, question, chosen), chosen

@@ -51,7 +51,7 @@ class CalibrationConfig:
     max_references: at most this many references are scored (evenly spread) to bound time.
     """
 
-    z: float = 3.0
+    z: float = 2.0
     max_references: int = 64
 
 

@@ -85,6 +85,8 @@ class ReferenceStore:
 
     def require_class(self, class_name: str) -> None:
         """Raise EmptyStore / UnknownClass (with what to do) unless the class has references."""
+        if self.collection.get(where={"class": class_name}, limit=1, include=[])["ids"]:
+            return
         known = self.classes()
         if not known:
             raise EmptyStore(f"the reference store in {self.location} is empty; add normal images with "
@@ -105,8 +107,8 @@ class ReferenceStore:
         return refs, (embeddings[order] if len(order) else embeddings.reshape(0, 0))
 
     def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
-        """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first."""
-        self.require_class(class_name)
+        """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first.
+        Callers check the class first (`require_class`)."""
         got = self.collection.query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
                                     n_results=k + len(exclude), where={"class": class_name},
                                     include=["metadatas", "distances"])
