@@ -8,25 +8,32 @@ architecture (e.g. "ViT-B-32"). Patch features are the token maps of two interme
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from retrieval.config import EncoderConfig
 from retrieval.encoders.image_encoder import ImageEncoder, require_local, weights_digest
 from retrieval.errors import ConfigError, MissingWeights
 
 
 def _weights_file(path):
+    """The checkpoint open_clip will load from `path` (a file, or the one it picks in a local-dir)."""
+    from open_clip.factory import _find_checkpoint_in_dir
+
     if path.is_file():
         return path
-    candidates = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".pt", ".pth"))
-    if not candidates:
-        raise MissingWeights(f"no open_clip weights (.safetensors/.bin/.pt) in {path}")
-    return candidates[0]
+    found = _find_checkpoint_in_dir(path)
+    if not found:
+        raise MissingWeights(f"no open_clip weights (.safetensors/.bin/.pth) in {path}; "
+                             "put the checkpoint next to open_clip_config.json")
+    return Path(found)
 
 
 class OpenClipEncoder(ImageEncoder):
     def __init__(self, cfg: EncoderConfig):
         import open_clip
 
-        path = require_local(cfg.path, "the open_clip encoder")
+        path = require_local(cfg.path, "the open_clip encoder").resolve()   # absolute: never read as a hub tag
+        weights = _weights_file(path)                                       # before open_clip would warn and go on
         if path.is_dir():
             if not (path / "open_clip_config.json").is_file():
                 raise MissingWeights(f"{path} has no open_clip_config.json; put the model config and weights there")
@@ -44,7 +51,7 @@ class OpenClipEncoder(ImageEncoder):
         self.std = tuple(pre.get("std", open_clip.OPENAI_DATASET_STD))
         size = pre.get("size", self.model.image_size)
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        self._id = f"open_clip:{arch}@{weights_digest(_weights_file(path))}"
+        self._id = f"open_clip:{arch}@{weights_digest(weights)}"
 
     @property
     def id(self) -> str:
