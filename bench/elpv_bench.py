@@ -2,7 +2,7 @@
 
 Real monocrystalline solar-cell EL images from PyPI `elpv-dataset` (CC BY-NC-SA 4.0, non-commercial).
 A seeded half of the normal cells (defect probability 0) become the references; the test set is the
-other half plus the defective cells (probability >= 2/3 by default).
+other half plus the defective cells (probability >= 2/3 by default, as in bench/make_datasets.py).
 
 Reports, on identical EfficientNet-Lite0 patch features:
 - image AUROC of the few-shot map (k retrieved references per query) for each --k;
@@ -11,7 +11,7 @@ Reports, on identical EfficientNet-Lite0 patch features:
 - median / p90 latency of one full inspection (`Inspector.inspect`, model loaded, vision-only);
 - ingest throughput (validate + encode + cache + store) and calibration time.
 
-    .venv/bin/python bench/elpv_bench.py [--limit N] [--k 8 16] [--min-probability 0.67]
+    .venv/bin/python bench/elpv_bench.py [--limit N] [--k 8 16] [--min-probability 0.6667]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def split(min_probability: float, limit: int | None, seed: int = 0):
     data = Path(elpv_dataset.__file__).parent / "data"
     rows = [line.split() for line in (data / "labels.csv").read_text().splitlines()]
     normal = sorted(data / r[0] for r in rows if r[2] == "mono" and float(r[1]) == 0.0)
-    defective = sorted(data / r[0] for r in rows if r[2] == "mono" and float(r[1]) >= min_probability)
+    defective = sorted(data / r[0] for r in rows if r[2] == "mono" and float(r[1]) >= min_probability - 1e-9)
     order = np.random.default_rng(seed).permutation(len(normal))
     references = [normal[i] for i in sorted(order[: len(normal) // 2])]
     good = [normal[i] for i in sorted(order[len(normal) // 2:])]
@@ -91,11 +91,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="at most N good and N defective test cells")
     parser.add_argument("--k", type=int, nargs="+", default=[8, 16])
-    parser.add_argument("--min-probability", type=float, default=0.67)
+    parser.add_argument("--min-probability", type=float, default=2 / 3)
     args = parser.parse_args()
     references, tests, labels = split(args.min_probability, args.limit)
     print(f"ELPV mono (CC BY-NC-SA 4.0): {len(references)} references, {int((labels == 0).sum())} good + "
-          f"{int(labels.sum())} defective test cells (defect probability >= {args.min_probability})")
+          f"{int(labels.sum())} defective test cells (defect probability >= {args.min_probability:.2f})")
     home = Home(tempfile.mkdtemp(prefix="elpv_bench_"))
     inspector = Inspector(NormalcyConfig(), home)
     _ = inspector.workspace.encoder, inspector.workspace.rules        # weights loaded before timing
