@@ -78,3 +78,14 @@ def test_rules_add_persists_to_yaml_and_store(tmp_path, texture_set):
     listed = run_cli("--home", str(home), "rules", "list", "--class", "brick", "--json")
     ids = [rule["id"] for rule in json.loads(listed.stdout)]
     assert "brick-defect-local-1" in ids and any(i.startswith("brick-") for i in ids if "local" not in i)
+
+
+def test_demo_builds_a_store_and_explains_a_rejection(tmp_path):
+    home = tmp_path / "demo_home"
+    done = run_cli("--home", str(home), "demo", "--source", "textures")
+    assert done.returncode == 0, done.stderr
+    assert "brick: 14 added" in done.stdout and "as expected" in done.stdout
+    assert "Why, for the first rejected part:" in done.stdout and "FAIL" in done.stdout
+    assert len(done.stdout.split("score")) >= 7            # six inspected tiles, each with its score
+    again = run_cli("--home", str(home), "demo", "--source", "textures")
+    assert "brick: 0 added, 14 already present" in again.stdout
