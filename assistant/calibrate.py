@@ -4,11 +4,11 @@ HOME/calibration.json, recomputed whenever the reference set or the scoring sett
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 
 from retrieval.anomaly_map import image_score
+from retrieval.atomic_file import write_text
 from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_from_scores
 from retrieval.errors import BadInput
 
@@ -67,8 +67,4 @@ class Calibrator:
     def _save(self, calibration: Calibration) -> None:
         data = self.stored()
         data[calibration.class_name] = calibration.to_dict()
-        path = self.ws.home.calibration
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(path)
+        write_text(self.ws.home.calibration, json.dumps(data, indent=2, sort_keys=True))

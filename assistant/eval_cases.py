@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrieval.atomic_file import png_bytes, write_bytes
+
 REPORT_KEYS = ("kind", "class_name", "path", "score", "status", "overlay", "reasoning", "strategy")
 
 
@@ -26,10 +28,7 @@ def save_overlays(gather, cases: list[dict], folder: Path, configs: dict[str, st
     for case in cases:
         path = case_path(Path(folder), case, configs[case["class_name"]])
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            gather(case["sample"]).overlay("all").save(tmp, format="PNG")
-            tmp.replace(path)
+            write_bytes(path, png_bytes(gather(case["sample"]).overlay("all")))
         out.append({**{k: case.get(k) for k in REPORT_KEYS}, "overlay": str(path)})
     _prune(Path(folder), {Path(case["overlay"]) for case in out})
     return out

@@ -8,13 +8,13 @@ to the mask's size, so every map matches its mask's shape.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from assistant.pixel_metrics import pixel_metrics
+from retrieval.atomic_file import npy_bytes, write_bytes
 
 NO_PIXEL_METRICS = {"pixel_auroc": None, "aupro": None, "pixel_method": None,
                     "pixel_auroc_max_error": None, "aupro_max_error": None}
@@ -32,11 +32,7 @@ class MapCache:
 
     def put(self, config: str, sha256: str, evidence) -> None:
         """Keep the evidence's map (written atomically)."""
-        path = self.path(config, sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, (evidence.grid / evidence.threshold).astype(np.float32))
-        os.replace(tmp, path)
+        write_bytes(self.path(config, sha256), npy_bytes((evidence.grid / evidence.threshold).astype(np.float32)))
 
     def at_size(self, config: str, sha256: str, height: int, width: int) -> np.ndarray:
         """(height, width) float32 map in anomaly-score units."""

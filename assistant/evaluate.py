@@ -13,7 +13,6 @@ Rules are retrieved only when a strategy puts them in the prompt (vision-only de
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from assistant.home import Home
 from assistant.inspector import Inspector
 from assistant.metrics import THRESHOLD
 from assistant.result_cache import ResultCache, config_hash, file_sha256, result_entry, result_key
+from retrieval.atomic_file import write_text
 from retrieval.errors import BadInput
 
 WORST_PER_CLASS = 3
@@ -149,11 +149,7 @@ class Evaluation:
             "config_hash": self.config.hash(), "notes": list(self.plan.notes)}
 
     def _write_metrics(self, document: dict) -> Path:
-        path = self.out / "metrics.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_text(self.out / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def run_evaluation(dataset, out_dir, config, strategies=(), *, limit: int | None = None, seed: int = 0,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.inputs import IMAGE_SUFFIXES, LoadedImage, load_image
+from retrieval.atomic_file import png_bytes, write_bytes
 from retrieval.errors import BadInput
 from retrieval.reference_store import Reference
 
@@ -122,10 +123,7 @@ def save_copy(folder: Path, image: LoadedImage) -> Path:
     """A reduced PNG copy (longest side <= 768 px) by sha256, so references survive moved source files."""
     path = Path(folder) / f"{image.sha256}.png"
     if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
         copy = image.image.copy()
         copy.thumbnail((COPY_MAX_SIDE, COPY_MAX_SIDE))
-        tmp = path.with_name(f".{path.name}.tmp")
-        copy.save(tmp, format="PNG")
-        tmp.replace(path)
+        write_bytes(path, png_bytes(copy))
     return path

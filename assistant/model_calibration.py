@@ -9,10 +9,10 @@ P(anomalous) on them (`score_fusion.model_threshold`). Stored in HOME/model_cali
 from __future__ import annotations
 
 import json
-import os
 
 from assistant.inputs import load_image
 from assistant.score_fusion import model_threshold
+from retrieval.atomic_file import write_text
 from retrieval.calibration import spread_indices
 
 
@@ -54,7 +54,4 @@ class ModelCalibrator:
         return values
 
     def _save(self, data: dict) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(self.path)
+        write_text(self.path, json.dumps(data, indent=2, sort_keys=True))

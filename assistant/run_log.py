@@ -22,18 +22,13 @@ class RunLog:
     def store_image(self, image, sha256: str | None = None) -> str:
         """Save a PIL image as PNG by content hash (computed from the PNG bytes when not given)."""
         import hashlib
-        import io
+        from retrieval.atomic_file import png_bytes, write_bytes
 
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        data = buffer.getvalue()
+        data = png_bytes(image)
         sha256 = sha256 or hashlib.sha256(data).hexdigest()
         path = self.images / f"{sha256}.png"
         if not path.is_file():
-            self.images.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            write_bytes(path, data)
         return sha256
 
     def image_path(self, sha256: str) -> Path:

@@ -7,12 +7,13 @@ write leaves no half file. A small in-memory LRU keeps the hot references of the
 
 from __future__ import annotations
 
-import os
 import re
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+from retrieval.atomic_file import npy_bytes, write_bytes
 
 
 class FeatureCache:
@@ -30,11 +31,9 @@ class FeatureCache:
         return sha256 in self._memory or self.path(sha256).is_file()
 
     def put(self, sha256: str, features: np.ndarray) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f".{sha256}.{os.getpid()}.tmp.npy"
-        np.save(tmp, features.astype(np.float16))
-        tmp.replace(self.path(sha256))
-        self._remember(sha256, features.astype(np.float16))
+        stored = features.astype(np.float16)
+        write_bytes(self.path(sha256), npy_bytes(stored))
+        self._remember(sha256, stored)
 
     def get(self, sha256: str) -> np.ndarray | None:
         if sha256 in self._memory:

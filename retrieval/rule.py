@@ -83,8 +83,7 @@ def save_rules_file(path: Path, rules: list[Rule]) -> None:
     """Write rules atomically (temp file + rename), so a crash never leaves half a file."""
     import yaml
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump({"rules": [r.to_dict() for r in rules]}, sort_keys=False, allow_unicode=True))
-    tmp.replace(path)
+    from retrieval.atomic_file import write_text
+
+    write_text(Path(path), yaml.safe_dump({"rules": [r.to_dict() for r in rules]}, sort_keys=False,
+                                          allow_unicode=True))

@@ -21,9 +21,10 @@ import base64
 import html
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from retrieval.atomic_file import write_text
 
 COLUMNS = (("acc", "ACC"), ("balanced_acc", "bal. ACC"), ("auroc", "AUROC"), ("aupr", "AUPR"),
            ("aupr_normal_positive", "AUPR normal+ (paper)"), ("f1_at_thr", "F1@thr"), ("f1_max", "F1-max"),
@@ -237,9 +238,7 @@ def render_html(metrics: Mapping, curves: Mapping | None = None,
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def write_report(metrics: Mapping, out_dir, *, curves: Mapping | None = None,

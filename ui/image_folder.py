@@ -9,10 +9,9 @@ the UI shows — overlays, reference copies, zoomed crops — is published here 
 from __future__ import annotations
 
 import hashlib
-import io
-import os
-import shutil
 from pathlib import Path
+
+from retrieval.atomic_file import png_bytes, write_bytes
 
 
 class ImageFolder:
@@ -22,21 +21,15 @@ class ImageFolder:
 
     def publish(self, image) -> str:
         """A PIL image -> the path of its PNG here (written only the first time)."""
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        data = buffer.getvalue()
+        data = png_bytes(image)
         path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.png"
         if not path.is_file():
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            write_bytes(path, data)
         return str(path)
 
     def publish_file(self, source: Path, name: str) -> str:
         """A file kept elsewhere (e.g. a reference copy in the data home) -> its copy here, named `name`."""
         path = self.folder / name
         if not path.is_file():
-            tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
-            shutil.copyfile(source, tmp)
-            tmp.replace(path)
+            write_bytes(path, Path(source).read_bytes())
         return str(path)
