@@ -29,7 +29,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import NormalcyConfig  # noqa: E402
-from assistant.demo import elpv_cells  # noqa: E402
 from assistant.home import Home  # noqa: E402
 from assistant.ingest import ingest  # noqa: E402
 from assistant.inspector import Inspector  # noqa: E402

@@ -86,7 +86,6 @@ def write_elpv(out: Path, cell_types: list[str], defects: str, seed: int, symlin
 def write_textures(out: Path, tile: int, seed: int) -> dict:
     """The texture MVTec layout under `out` → {class: {"train": n, "test/good": n, "test/<kind>": n}}."""
     import skimage.data
-    from PIL import Image
 
     from assistant.synthetic import DEFECT_KINDS, add_defect, tiles
 

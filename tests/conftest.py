@@ -5,7 +5,6 @@ Tests never touch ~/.normalcy: every test gets its own data home under tmp_path.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

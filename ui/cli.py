@@ -8,7 +8,6 @@ is an internal error, exit 1 (run with -v for the traceback).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
