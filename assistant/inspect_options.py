@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from assistant.prompt_builder import STRATEGIES, Strategy
+from assistant.reasoning.prompt_builder import STRATEGIES, Strategy
 from retrieval.errors import BadInput
 from retrieval.overlay import STYLES
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import NormalcyConfig
-from assistant.evidence import Evidence, EvidenceGatherer
+from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.home import Home
-from assistant.inputs import LoadedImage, load_image
+from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspect_options import InspectOptions
-from assistant.run_log import RunLog
+from assistant.records.run_log import RunLog
 from assistant.verdict import Verdict
-from assistant.vision_only import follow_up_answer
+from assistant.inspection.evidence_verdict import follow_up_answer
 from assistant.workspace import Workspace
 
 
@@ -29,7 +29,7 @@ class Inspection:
     verdict: Verdict
     evidence: Evidence
     question: str | None = None
-    session: object = None                 # assistant.conversation.Session when a model answered
+    session: object = None                 # assistant.reasoning.conversation.Session when a model answered
     turns: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -57,7 +57,7 @@ class Inspector:
     def reasoner(self):
         """The model side (prompting, verdict, calibration of P(anomalous)); None in vision-only mode."""
         if self._reasoner is None and self.backend is not None:
-            from assistant.model_verdict import ModelReasoner
+            from assistant.reasoning.model_reasoner import ModelReasoner
 
             self._reasoner = ModelReasoner(self.backend, self.workspace, self.gatherer)
         return self._reasoner
@@ -81,7 +81,7 @@ class Inspector:
 
     def guess_class(self, source) -> tuple[str, float]:
         """(class, similarity): the majority class among the nearest references over all classes."""
-        from assistant.class_guess import guess_class
+        from assistant.inspection.class_guess import guess_class
 
         guess = guess_class(self.workspace, self.gatherer, self.load(source).image)
         return guess.class_name, guess.similarity
@@ -89,14 +89,14 @@ class Inspector:
     @property
     def history(self):
         """Past inspections, their turns, feedback and owners, read from the run log."""
-        from assistant.inspection_history import InspectionHistory
+        from assistant.records.inspection_history import InspectionHistory
 
         return InspectionHistory(self.log)
 
     @property
     def rule_book(self):
         """Operator rules: list, add, edit, delete (HOME/rules/local.yaml and the rule store)."""
-        from assistant.rule_book import RuleBook
+        from assistant.records.rule_book import RuleBook
 
         return RuleBook(self.workspace)
 
@@ -116,7 +116,7 @@ class Inspector:
         """The verdict on gathered evidence: the model's when one is configured, else vision-only.
         `options` switch this request's prompt evidence without touching the shared configuration."""
         if self.reasoner is None:
-            from assistant.vision_only import vision_only_verdict
+            from assistant.inspection.evidence_verdict import vision_only_verdict
 
             verdict, session = vision_only_verdict(evidence), None
         else:
@@ -181,7 +181,7 @@ class Inspector:
 
     def accept_as_normal(self, inspection: Inspection):
         """Add the inspected image to its class's references and recalibrate -> ReferenceAddition."""
-        from assistant.reference_addition import add_reference
+        from assistant.records.accepted_normal import add_reference
 
         query = inspection.evidence.query
         sha = self.log.store_image(query.image, query.sha256)
@@ -200,7 +200,7 @@ class Inspector:
         verdict = Verdict(**record["verdict"])
         session = None
         if self.reasoner is not None:
-            from assistant.session_resume import resume_session
+            from assistant.reasoning.resumed_session import resume_session
 
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"))
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))

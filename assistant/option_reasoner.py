@@ -7,7 +7,7 @@ the backend and the calibration of P(anomalous) are the shared ones. Nothing sha
 
 from __future__ import annotations
 
-from assistant.model_verdict import ModelReasoner
+from assistant.reasoning.model_reasoner import ModelReasoner
 
 
 class ConfiguredWorkspace:
@@ -30,7 +30,7 @@ class OptionReasoner(ModelReasoner):
 
     def session(self, evidence, question: str | None, strategy_name: str | None):
         """The options' strategy decides (a strategy name given by the caller wins over the switches)."""
-        from assistant.prompt_builder import strategy
+        from assistant.reasoning.prompt_builder import strategy
 
         chosen = strategy(strategy_name) if strategy_name else self.options.strategy()
         return self.new_session(evidence, question, chosen), chosen

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import NormalcyConfig  # noqa: E402
 from assistant.home import Home  # noqa: E402
-from assistant.ingest import ingest  # noqa: E402
+from assistant.records.ingestion import ingest  # noqa: E402
 from assistant.inspector import Inspector  # noqa: E402
-from assistant.metrics import auroc  # noqa: E402
+from assistant.evaluation.metrics import auroc  # noqa: E402
 
 CLASS = "solar_cell_mono"
 

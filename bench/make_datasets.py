@@ -14,7 +14,7 @@
     Image-level labels only: no masks, so no pixel metrics. LICENCE: CC BY-NC-SA 4.0 (non-commercial).
 (b) OUT/textures — scikit-image's real brick, grass and gravel photographs cut into --tile px tiles, in
     the `mvtec` layout: the upper half of each photograph gives CLASS/train/good, the lower half the test
-    tiles — half kept as CLASS/test/good, half with a synthetic defect (assistant/synthetic.py: scratch,
+    tiles — half kept as CLASS/test/good, half with a synthetic defect (assistant/demo/synthetic_defect.py: scratch,
     stain, missing) in CLASS/test/<kind> with its exact mask in CLASS/ground_truth/<kind>/NNN_mask.png.
     Train and test tiles never overlap.
 
@@ -87,7 +87,7 @@ def write_textures(out: Path, tile: int, seed: int) -> dict:
     """The texture MVTec layout under `out` → {class: {"train": n, "test/good": n, "test/<kind>": n}}."""
     import skimage.data
 
-    from assistant.synthetic import DEFECT_KINDS, add_defect, tiles
+    from assistant.demo.synthetic_defect import DEFECT_KINDS, add_defect, tiles
 
     rng, counts = np.random.default_rng(seed), {}
     for name in TEXTURES:

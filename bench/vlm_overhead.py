@@ -53,7 +53,7 @@ def build_backend(family: str, folder: Path):
 def inspection_messages():
     from PIL import Image
 
-    from assistant.prompt_builder import STRATEGIES, build_messages
+    from assistant.reasoning.prompt_builder import STRATEGIES, build_messages
     from retrieval.rule import Rule
 
     references = [Image.new("RGB", (224, 224), (40 * i, 120, 90)) for i in range(4)]

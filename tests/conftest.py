@@ -16,6 +16,8 @@ import retrieval.offline  # noqa: F401  (offline before anything heavy is import
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+pytest_plugins = ["model_fixtures"]   # tiny VLMs for tests/vlm and tests/reasoning
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
@@ -26,7 +28,7 @@ def brick_tiles(size: int = 96) -> list[np.ndarray]:
     """Real texture (scikit-image's brick photo) cut into (size, size, 3) uint8 tiles."""
     import skimage.data
 
-    from assistant.synthetic import tiles
+    from assistant.demo.synthetic_defect import tiles
 
     return tiles(skimage.data.brick(), size)
 
@@ -36,7 +38,7 @@ def texture_set(tmp_path_factory):
     """Folders of a real texture: train/ (normal references), test/good, test/defect (+ masks as .npy)."""
     from PIL import Image
 
-    from assistant.synthetic import DEFECT_KINDS, add_defect
+    from assistant.demo.synthetic_defect import DEFECT_KINDS, add_defect
 
     root = tmp_path_factory.mktemp("texture_set")
     parts = brick_tiles()
@@ -59,7 +61,7 @@ def ready_home(tmp_path_factory, texture_set):
     """A data home with class `brick` ingested from texture_set/train (built once, treat as read-only)."""
     from assistant.config import NormalcyConfig
     from assistant.home import Home
-    from assistant.ingest import images_in, ingest
+    from assistant.records.ingestion import images_in, ingest
     from assistant.inspector import Inspector
 
     home = Home(tmp_path_factory.mktemp("ready_home"))

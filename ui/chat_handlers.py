@@ -120,7 +120,7 @@ class ChatHandlers:
         yield from self._look(state)
 
     def _look(self, state):
-        from assistant.conversation import zoom_region
+        from assistant.reasoning.conversation import zoom_region
 
         inspection = _current(state)
         box = inspection.evidence.focus_box

@@ -14,8 +14,8 @@ from ui.inspect_command import render_verdict
 @click.pass_obj
 def demo(obj, source, n_references):
     """Ingest demo references (ELPV solar cells, textures), then inspect held-out good and defective parts."""
-    from assistant.demo import ELPV_LICENCE, elpv_demo, texture_demo
-    from assistant.ingest import ingest
+    from assistant.demo.demo_parts import ELPV_LICENCE, elpv_demo, texture_demo
+    from assistant.records.ingestion import ingest
 
     inspector = obj.inspector
     references, cases = [], []

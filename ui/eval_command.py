@@ -14,7 +14,7 @@ STRATEGY_HELP = ("vision_only, naive, class, rules, reference, rules_reference, 
 @click.command("eval")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option("--layout", required=True, metavar="mvtec|visa|folder|json",
-              help="How DATASET is laid out (see assistant/datasets.py).")
+              help="How DATASET is laid out (see assistant/evaluation/dataset.py).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: metrics.json, report.md, report.html, cases/, results.jsonl, home/.")
 @click.option("--strategy", "strategies", multiple=True, help=STRATEGY_HELP)
@@ -29,8 +29,8 @@ def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, s
 
     Re-running with the same --out continues an interrupted run (results are cached per image,
     strategy and configuration in OUT/results.jsonl)."""
-    from assistant.datasets import load_dataset
-    from assistant.evaluate import run_evaluation
+    from assistant.evaluation.dataset import load_dataset
+    from assistant.evaluation.harness import run_evaluation
     from ui.eval_report import write_report
 
     if model:
@@ -44,7 +44,7 @@ def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, s
 
 def summary(outcome, md: Path, page: Path) -> str:
     """What was written, and the mean metrics of each strategy."""
-    from assistant.eval_results import summary_lines
+    from assistant.evaluation.results import summary_lines
 
     document = outcome.document
     lines = [f"wrote {outcome.metrics_path}, {md}, {page}",

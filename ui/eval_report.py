@@ -6,10 +6,10 @@ The HTML is self-contained: inline CSS, inline SVG charts drawn here, images as 
 Inputs of `write_report(metrics, out_dir, curves=None, worst=None)`:
 - metrics: the metrics.json object `{"classes": {NAME: {...}}, "mean": {...}, "config": {...}}`, and for a
   prompting ablation optionally `"strategies": {STRATEGY: {"classes": {NAME: {...}}, "mean": {...}}}`
-  (`assistant.metrics.metrics_document` builds both).
+  (`assistant.evaluation.metrics.metrics_document` builds both).
 - curves: `{NAME: {"roc": {"fpr": [...], "tpr": [...]}, "pr": {"recall": [...], "precision": [...]}}}`,
-  one `assistant.metrics.curves(labels, scores)` per class.
-- worst: `assistant.metrics.worst_cases(records)`: a list of `{"kind": "false_positive" | "false_negative",
+  one `assistant.evaluation.metrics.curves(labels, scores)` per class.
+- worst: `assistant.evaluation.metrics.worst_cases(records)`: a list of `{"kind": "false_positive" | "false_negative",
   "class_name", "path", "score", "status"}`, each optionally with "overlay" (an image path shown instead
   of "path"; listed in the Markdown table) and "reasoning" (the verdict's text).
 - notes: lines the reader must see first (e.g. that the VLM rows of the ablation need --model).

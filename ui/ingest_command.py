@@ -19,7 +19,7 @@ from retrieval.errors import BadInput
 @click.pass_obj
 def ingest(obj, folder, class_name, layout, skip_bad, rebuild):
     """Ingest normal reference images (re-running is a no-op for images already stored)."""
-    from assistant.ingest import images_in, ingest as run_ingest, mvtec_items
+    from assistant.records.ingestion import images_in, ingest as run_ingest, mvtec_items
 
     if layout == "folder":
         if not class_name:

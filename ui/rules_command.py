@@ -38,7 +38,7 @@ def list_rules(obj, class_name, as_json):
 @click.pass_obj
 def add_rule(obj, text, class_name, kind, severity, rule_id):
     """Add a rule; it is saved to HOME/rules/local.yaml and embedded into the store."""
-    from assistant.rule_book import RuleBook
+    from assistant.records.rule_book import RuleBook
 
     book = RuleBook(obj.inspector.workspace)
     rule = book.add(text, class_name, kind, severity, rule_id)

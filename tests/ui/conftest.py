@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "vlm"))  # scripted_backend
 sys.path.insert(0, str(Path(__file__).resolve().parent))                   # ui_test_tools
 
 from ui_test_tools import copy_home, free_port, require_chromium  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from assistant.inspect_options import InspectOptions
-from assistant.prompt_builder import render
+from assistant.reasoning.prompt_builder import render
 from ui.chat_handlers import ChatHandlers, options_from
 from ui.chat_state import ChatState
 

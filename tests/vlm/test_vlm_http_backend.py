@@ -11,7 +11,7 @@ from vlm_test_images import solid
 from fake_openai_server import ANSWER, FakeOpenAIServer
 from PIL import Image
 
-from assistant.answer_parser import verdict_from_model
+from assistant.reasoning.answer_parser import verdict_from_model
 from assistant.vlm.backend import Backend
 from assistant.vlm.http_backend import ModelServerError, OpenAIBackend
 from assistant.vlm.messages import ImagePart, system, user

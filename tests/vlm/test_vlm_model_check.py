@@ -109,7 +109,7 @@ def test_model_check_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import ui.models_command, assistant.vlm.backend, assistant.prompt_builder, assistant.conversation, sys; " \
+    code = "import ui.models_command, assistant.vlm.backend, assistant.reasoning.prompt_builder, assistant.reasoning.conversation, sys; " \
            "print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

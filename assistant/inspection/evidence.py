@@ -1,0 +1,144 @@
+"""Gathering the evidence for one inspection: nearest normal references, rules, anomaly map, threshold.
+
+This is where the retrieval primitives meet: the query is encoded once; its embedding retrieves the k
+nearest references of the class; its patch features are compared with the cached patch features of those
+references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from assistant.inspection.inputs import LoadedImage
+from retrieval import anomaly_map
+from retrieval.calibration import Calibration
+from retrieval.errors import MissingWeights
+from retrieval.reference_store import Reference
+from retrieval.rule_store import RankedRule
+
+
+@dataclass
+class Evidence:
+    query: LoadedImage
+    class_name: str
+    references: list[Reference]
+    rules: list[RankedRule]
+    grid: np.ndarray              # (h, w) raw nearest-patch distances, smoothed
+    map_score: float              # image score from the grid (max or top-fraction mean)
+    calibration: Calibration
+    reference_dir: object = None  # Path of the stored reference copies
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def threshold(self) -> float:
+        return self.calibration.threshold
+
+    @property
+    def anomaly_score(self) -> float:
+        return self.map_score / self.threshold
+
+    @property
+    def anomalous(self) -> bool:
+        return self.anomaly_score >= 1.0
+
+    @cached_property
+    def score_map(self) -> np.ndarray:
+        """(H, W) map at the query's size in anomaly-score units (1.0 = threshold)."""
+        width, height = self.query.size
+        return anomaly_map.upsample(self.grid / self.threshold, height, width)
+
+    def _box_at(self, level: float) -> list[int] | None:
+        cells = anomaly_map.hot_region(self.grid, level)
+        return None if cells is None else anomaly_map.scale_box(cells, self.grid.shape, self.query.size)
+
+    @property
+    def defect_box(self) -> list[int] | None:
+        """Pixel box of the region above the threshold around the peak; None when nothing is above it."""
+        return self._box_at(self.threshold)
+
+    @property
+    def focus_box(self) -> list[int]:
+        """The defect box, or, for a normal part, the warmest region around the peak (for "look closer")."""
+        median = float(np.median(self.grid))
+        level = min(self.threshold, median + 0.5 * (self.map_score - median))
+        return self._box_at(level) or [0, 0, *self.query.size]
+
+    @property
+    def peak(self) -> tuple[int, int]:
+        """(x, y) pixel position of the map's maximum."""
+        gy, gx = np.unravel_index(int(np.argmax(self.grid)), self.grid.shape)
+        width, height = self.query.size
+        return int((gx + 0.5) * width / self.grid.shape[1]), int((gy + 0.5) * height / self.grid.shape[0])
+
+    def overlay(self, style: str = "all"):
+        from retrieval.overlay import render
+
+        return render(self.query.image, self.score_map, self.defect_box, style)
+
+    def reference_image(self, reference: Reference):
+        """The stored copy of a reference image (RGB PIL)."""
+        from PIL import Image
+
+        with Image.open(self.reference_dir / f"{reference.sha256}.png") as image:
+            return image.convert("RGB")
+
+
+class EvidenceGatherer:
+    """Encodes images and scores them against references; one per workspace."""
+
+    def __init__(self, workspace):
+        from assistant.inspection.class_threshold import Calibrator
+
+        self.ws = workspace
+        self.calibrator = Calibrator(workspace, self)
+
+    def featurize(self, images):
+        """RGB PIL images -> (patch features (B, C, H, W) tensor, (B, D) float32 embeddings)."""
+        from retrieval.patch_features import aggregate, embedding
+
+        encoder = self.ws.encoder
+        features = aggregate(encoder.layer_maps(encoder.to_tensor(images)), self.ws.config.retrieval.map.neighbourhood)
+        return features, embedding(features).numpy().astype(np.float32)
+
+    def reference_features(self, reference: Reference) -> np.ndarray:
+        """(C, H, W) cached patch features of a reference; recomputed from its stored copy if the cache lost it."""
+        cached = self.ws.features.get(reference.sha256)
+        if cached is not None:
+            return cached
+        copy = self.ws.home.references / f"{reference.sha256}.png"
+        if not copy.is_file():
+            raise MissingWeights(f"features and stored copy of reference {reference.path} are gone; "
+                                 f"re-ingest class {reference.class_name}")
+        from PIL import Image
+
+        with Image.open(copy) as image:
+            features, _ = self.featurize([image.convert("RGB")])
+        self.ws.features.put(reference.sha256, features[0].numpy())
+        return self.ws.features.get(reference.sha256)
+
+    def score_grid(self, features, references: list[Reference]) -> np.ndarray:
+        """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances."""
+        import torch
+
+        from retrieval.patch_features import as_patches
+
+        bank = torch.cat([as_patches(torch.from_numpy(self.reference_features(r))) for r in references])
+        distances = anomaly_map.nearest_patch_distance(as_patches(features), bank)
+        grid = distances.reshape(features.shape[1:]).numpy()
+        return anomaly_map.gaussian_smooth(grid, self.ws.config.retrieval.map.sigma)
+
+    def gather(self, query: LoadedImage, class_name: str, question: str | None = None,
+               k: int | None = None, with_rules: bool = True, exclude: set[str] = frozenset()) -> Evidence:
+        """Evidence for one query; `exclude` keeps given reference sha256s out (leave-one-out)."""
+        cfg = self.ws.config.retrieval
+        self.ws.references.require_class(class_name)
+        calibration = self.calibrator.current(class_name)
+        features, embeddings = self.featurize([query.image])
+        references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
+        grid = self.score_grid(features[0], references)
+        score = anomaly_map.image_score(grid, cfg.map.top_fraction)
+        rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
+        return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)

@@ -1,0 +1,129 @@
+"""Adding normal reference images to the store.
+
+Every file is validated before anything is written (a bad file stops the run with one line naming it,
+unless `skip_bad`), images already in the store are skipped (ids are `<class>/<sha256>`), and the rest is
+committed in small batches — features cached, reduced copy saved, record added — so an interrupted run
+keeps what it finished and a re-run continues. Touched classes are recalibrated at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.inspection.inputs import IMAGE_SUFFIXES, LoadedImage, load_image
+from retrieval.atomic_file import png_bytes, write_bytes
+from retrieval.errors import BadInput
+from retrieval.reference_store import Reference
+
+COPY_MAX_SIDE = 768
+
+
+@dataclass
+class IngestReport:
+    added: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)   # one line per bad file (when skipping bad files)
+
+    def summary(self) -> str:
+        classes = sorted(set(self.added) | set(self.skipped))
+        parts = [f"{c}: {self.added.get(c, 0)} added, {self.skipped.get(c, 0)} already present" for c in classes]
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} bad file(s) skipped")
+        return "; ".join(parts) or "nothing to ingest"
+
+
+def images_in(folder: Path) -> list[Path]:
+    """Image files directly in `folder`, sorted; a missing or image-less folder is a BadInput."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadInput(f"{folder} is not a folder; give a folder of normal images")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise BadInput(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of normal images")
+    return files
+
+
+def mvtec_items(root: Path) -> list[tuple[str, Path]]:
+    """(class, image) pairs from every CLASS/train/good of an MVTec-style tree."""
+    root = Path(root)
+    goods = sorted(p for p in root.glob("*/train/good") if p.is_dir()) if root.is_dir() else []
+    if not goods:
+        raise BadInput(f"{root} has no CLASS/train/good folders; is it an MVTec-style tree?")
+    return [(good.parent.parent.name, path) for good in goods for path in images_in(good)]
+
+
+def validate(items, limits, skip_bad: bool, report: IngestReport) -> list[tuple[str, Path, str]]:
+    """Decode every file once before anything is written -> (class, path, sha256) of the good ones.
+
+    Bad files stop the run (or, with skip_bad, are listed and skipped). Decoded pixels are not kept, so
+    memory stays flat however large the folder is."""
+    from tqdm import tqdm
+
+    good = []
+    for class_name, path in tqdm(items, desc="checking", unit="img", file=sys.stderr, leave=False):
+        try:
+            good.append((class_name, Path(path), load_image(path, limits).sha256))
+        except BadInput as exc:
+            if not skip_bad:
+                raise BadInput(f"{exc} (nothing was ingested; fix or remove it, or pass --skip-bad)") from None
+            report.rejected.append(str(exc))
+    return good
+
+
+def pending(store, checked, report: IngestReport) -> list[tuple[str, Path, str]]:
+    """Drop images the store already holds for that class (and duplicates within this run)."""
+    seen = store.existing([f"{c}/{sha}" for c, _, sha in checked])
+    todo = []
+    for class_name, path, sha in checked:
+        if f"{class_name}/{sha}" in seen:
+            report.skipped[class_name] = report.skipped.get(class_name, 0) + 1
+            continue
+        seen.add(f"{class_name}/{sha}")
+        todo.append((class_name, path, sha))
+    return todo
+
+
+def ingest(workspace, gatherer, items: list[tuple[str, Path]], skip_bad: bool = False,
+           batch_size: int = 16) -> IngestReport:
+    """Ingest (class, path) pairs; returns what was added, skipped and rejected."""
+    from tqdm import tqdm
+
+    report = IngestReport()
+    checked = validate(items, workspace.config.inputs, skip_bad, report)
+    todo = pending(workspace.references, checked, report)
+    with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            _commit(workspace, gatherer, batch)
+            for class_name, _, _ in batch:
+                report.added[class_name] = report.added.get(class_name, 0) + 1
+            bar.update(len(batch))
+    for class_name in sorted(report.added):
+        gatherer.calibrator.recalibrate(class_name)
+    return report
+
+
+def _commit(workspace, gatherer, batch: list[tuple[str, Path, str]]) -> None:
+    images = [load_image(path, workspace.config.inputs) for _, path, _ in batch]
+    for (_, path, sha), image in zip(batch, images):
+        if image.sha256 != sha:
+            raise BadInput(f"{path} changed while it was being ingested; re-run the ingest")
+    features, embeddings = gatherer.featurize([image.image for image in images])
+    references = []
+    for (class_name, _, _), image, feats in zip(batch, images, features):
+        workspace.features.put(image.sha256, feats.numpy())
+        save_copy(workspace.home.references, image)
+        references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
+    workspace.references.add(references, embeddings)
+
+
+def save_copy(folder: Path, image: LoadedImage) -> Path:
+    """A reduced PNG copy (longest side <= 768 px) by sha256, so references survive moved source files."""
+    path = Path(folder) / f"{image.sha256}.png"
+    if not path.is_file():
+        copy = image.image.copy()
+        copy.thumbnail((COPY_MAX_SIDE, COPY_MAX_SIDE))
+        write_bytes(path, png_bytes(copy))
+    return path
