@@ -61,10 +61,12 @@ class InspectOptions:
 
     def apply(self, config):
         """A copy of `config` with this request's model settings (the shared config is untouched)."""
-        vlm = replace(config.vlm, reference_images=self.reference_images, overlay_style=self.overlay_style)
-        if self.strategy_name in STRATEGIES:
-            vlm = replace(vlm, strategy=self.strategy_name)
-        return replace(config, vlm=vlm)
+        return replace(config, vlm=self.apply_vlm(config.vlm))
+
+    def apply_vlm(self, vlm):
+        """A copy of the `VlmConfig` with this request's reference count, overlay style and strategy."""
+        vlm = replace(vlm, reference_images=self.reference_images, overlay_style=self.overlay_style)
+        return replace(vlm, strategy=self.strategy_name) if self.strategy_name in STRATEGIES else vlm
 
     def to_dict(self) -> dict:
         return {**asdict(self), "strategy": self.strategy_name}

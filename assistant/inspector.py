@@ -1,8 +1,13 @@
 """The Inspector facade: what the CLI and the UI call. One image and a class in, a verdict out.
 
-It gathers the evidence (references, rules, anomaly map, calibrated threshold), asks the language model
-when one is configured — or writes the verdict from the evidence alone when none is — keeps the
-conversation for follow-up questions, and appends every inspection and turn to the run log.
+It gathers the evidence (`inspection/`: references, rules, anomaly map, calibrated threshold), asks the
+language model when one is configured (`reasoning/`) — or writes the verdict from the evidence alone
+when none is — keeps the conversation for follow-up questions, and appends every inspection and turn to
+the run log (`records/`). It hands out the other use cases of its data home: `references` (ingest,
+accept-as-normal, calibration), `rule_book`, `history`, and runs `evaluate` and `demo_parts`.
+
+It builds each part once and passes it what it needs: scorer → class thresholds → evidence gatherer
+→ model reasoner (with its own thresholds of P(anomalous)).
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import NormalcyConfig
-from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.home import Home
-from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspect_options import InspectOptions
+from assistant.inspection.class_threshold import ClassThresholds
+from assistant.inspection.evidence import Evidence, EvidenceGatherer
+from assistant.inspection.evidence_verdict import follow_up_answer
+from assistant.inspection.inputs import LoadedImage, load_image
+from assistant.inspection.patch_scorer import PatchScorer
 from assistant.records.run_log import RunLog
 from assistant.verdict import Verdict
-from assistant.inspection.evidence_verdict import follow_up_answer
 from assistant.workspace import Workspace
 
 
@@ -40,7 +47,9 @@ class Inspector:
         self.config = config
         self.home = home
         self.workspace = Workspace(config, home)
-        self.gatherer = EvidenceGatherer(self.workspace)
+        self.scorer = PatchScorer(self.workspace)
+        self.thresholds = ClassThresholds(self.workspace, self.scorer)
+        self.gatherer = EvidenceGatherer(self.workspace, self.scorer, self.thresholds)
         self.log = RunLog(home.runs)
         self._backend = backend
         self._reasoner = None
@@ -58,8 +67,10 @@ class Inspector:
         """The model side (prompting, verdict, calibration of P(anomalous)); None in vision-only mode."""
         if self._reasoner is None and self.backend is not None:
             from assistant.reasoning.model_reasoner import ModelReasoner
+            from assistant.reasoning.model_threshold import ModelThresholds
 
-            self._reasoner = ModelReasoner(self.backend, self.workspace, self.gatherer)
+            thresholds = ModelThresholds(self.workspace, self.gatherer)
+            self._reasoner = ModelReasoner(self.backend, self.config.vlm, thresholds)
         return self._reasoner
 
     def classes(self) -> dict[str, int]:
@@ -83,7 +94,7 @@ class Inspector:
         """(class, similarity): the majority class among the nearest references over all classes."""
         from assistant.inspection.class_guess import guess_class
 
-        guess = guess_class(self.workspace, self.gatherer, self.load(source).image)
+        guess = guess_class(self.workspace, self.scorer, self.load(source).image)
         return guess.class_name, guess.similarity
 
     @property
@@ -100,6 +111,18 @@ class Inspector:
 
         return RuleBook(self.workspace)
 
+    @property
+    def references(self):
+        """The normal references: ingest, rebuild, accept-as-normal, calibration per class."""
+        from assistant.records.reference_library import ReferenceLibrary
+
+        return ReferenceLibrary(self.workspace, self.scorer, self.thresholds)
+
+    @property
+    def reference_dir(self) -> Path:
+        """The folder of the references' stored copies (`SHA256.png`), for showing them."""
+        return self.home.references
+
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None) -> LoadedImage:
         if isinstance(source, LoadedImage):
             return source
@@ -112,23 +135,21 @@ class Inspector:
         return self.gatherer.gather(self.load(source), class_name, question, with_rules=with_rules)
 
     def conclude(self, evidence: Evidence, question: str | None = None, strategy: str | None = None,
-                 log: bool = True, options: InspectOptions | None = None) -> Inspection:
+                 log: bool = True, options: InspectOptions | None = None, owner: str | None = None) -> Inspection:
         """The verdict on gathered evidence: the model's when one is configured, else vision-only.
-        `options` switch this request's prompt evidence without touching the shared configuration."""
+        `options` switch this request's prompt evidence without touching the shared configuration;
+        `owner` (a login or browser id) is logged with the inspection, for its History."""
         if self.reasoner is None:
             from assistant.inspection.evidence_verdict import vision_only_verdict
 
             verdict, session = vision_only_verdict(evidence), None
         else:
-            reasoner = self.reasoner
-            if options is not None:
-                from assistant.option_reasoner import OptionReasoner
-
-                reasoner = OptionReasoner(reasoner, options)
-            verdict, session = reasoner.verdict(evidence, question, strategy)
+            verdict, session = self.reasoner.verdict(evidence, question, strategy, options)
         inspection = Inspection(uuid.uuid4().hex[:12], verdict, evidence, question, session)
         if log:
-            self.record(inspection, options)
+            inspection.record = self.record(inspection, options)
+            if owner:
+                self.history.claim(inspection.id, owner)
         return inspection
 
     def inspect(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
@@ -136,13 +157,6 @@ class Inspector:
         """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`."""
         evidence = self.gather(source, class_name, question, options)
         return self.conclude(evidence, question, strategy, log, options)
-
-    def stream(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
-               options: InspectOptions | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("evidence", Evidence) as soon as it is gathered, then ("inspection", Inspection)."""
-        evidence = self.gather(source, class_name, question, options)
-        yield "evidence", evidence
-        yield "inspection", self.conclude(evidence, question, strategy, options=options)
 
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
         """A follow-up question, answered as a stream of text deltas, with the images still in context."""
@@ -181,12 +195,9 @@ class Inspector:
 
     def accept_as_normal(self, inspection: Inspection):
         """Add the inspected image to its class's references and recalibrate -> ReferenceAddition."""
-        from assistant.records.accepted_normal import add_reference
-
         query = inspection.evidence.query
         sha = self.log.store_image(query.image, query.sha256)
-        class_name = inspection.evidence.class_name
-        addition = add_reference(self.workspace, self.gatherer, self.log.image_path(sha), class_name)
+        addition = self.references.accept(self.log.image_path(sha), inspection.evidence.class_name)
         self.log.append({"kind": "reference_added", "inspection": inspection.id, "class": addition.class_name,
                          "added": addition.added, "threshold": addition.threshold_after})
         return addition
@@ -205,6 +216,13 @@ class Inspector:
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"))
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
 
+    def focus_crop(self, inspection: Inspection):
+        """-> (box, crop): the region "look closer" asks about, zoomed as the model is shown it."""
+        from assistant.reasoning.conversation import zoom_region
+
+        box = inspection.evidence.focus_box
+        return box, zoom_region(inspection.evidence.query.image, tuple(box))
+
     def _turn(self, inspection: Inspection, question: str, answer: str) -> None:
         inspection.turns.append((question, answer))
         self.log.append({"kind": "turn", "inspection": inspection.id, "question": question, "answer": answer,
@@ -222,3 +240,24 @@ class Inspector:
             "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
             "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
             "encoder": self.workspace.encoder.id, "config_hash": config.hash(), **extra})
+
+    def evaluate(self, dataset_root: Path, layout: str, out_dir: Path, strategies=(), classes: str | None = None,
+                 limit: int | None = None, seed: int = 0):
+        """This configuration (and model) on a labelled dataset, in an eval-private home under `out_dir`
+        -> `EvalOutcome` (metrics.json written; the report is the front end's)."""
+        from assistant.evaluation.dataset import load_dataset
+        from assistant.evaluation.harness import run_evaluation
+
+        data = load_dataset(dataset_root, layout, classes, seed=seed)
+        return run_evaluation(data, out_dir, self.config, strategies, limit=limit, seed=seed,
+                              backend=self._backend, inspector_for=self._sibling)
+
+    def demo_parts(self, source: str = "all", n_references: int = 120):
+        """-> (references [(class, path)], cases [DemoCase], notices) of the demo (`demo/`)."""
+        from assistant.demo.demo_parts import demo_parts
+
+        return demo_parts(source, n_references, self.home.root / "demo")
+
+    def _sibling(self, home: Home, backend=None) -> Inspector:
+        """An Inspector of the same configuration over another data home (the evaluation's own)."""
+        return Inspector(self.config, home, backend=backend)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+DEFAULT_QUESTION = "Is this part defective, and why?"   # asked when the operator asks nothing
+
 STATUSES = ("ok", "unparsed", "vision_only")
 
 # What the language model must answer: the source paper's verdict.
@@ -61,10 +63,15 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        return "PASS" if self.correctness == 1 else "FAIL"
+        return verdict_label(self.to_dict())
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+
+def verdict_label(verdict: dict) -> str:
+    """The one PASS / FAIL label of a verdict (its dict form, as logged and shown)."""
+    return "PASS" if verdict["correctness"] == 1 else "FAIL"

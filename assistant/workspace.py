@@ -43,6 +43,10 @@ class Workspace:
 
         return ReferenceStore(self.client, self.encoder.id, location=str(self.home.root))
 
+    def reopen_references(self) -> None:
+        """Forget the open reference store (its collection was dropped); the next use opens it anew."""
+        self.__dict__.pop("references", None)
+
     @cached_property
     def features(self):
         from retrieval.feature_cache import FeatureCache

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import NormalcyConfig  # noqa: E402
 from assistant.home import Home  # noqa: E402
-from assistant.records.ingestion import ingest  # noqa: E402
 from assistant.inspector import Inspector  # noqa: E402
 from assistant.evaluation.metrics import auroc  # noqa: E402
 
@@ -60,12 +59,12 @@ def full_memory_scores(inspector: Inspector, tests) -> list[float]:
     from retrieval import anomaly_map
     from retrieval.patch_features import as_patches
 
-    gatherer, cfg = inspector.gatherer, inspector.config.retrieval.map
+    scorer, cfg = inspector.scorer, inspector.config.retrieval.map
     refs = inspector.workspace.references.of_class(CLASS)
-    bank = torch.cat([as_patches(torch.from_numpy(gatherer.reference_features(r)).float()) for r in refs])
+    bank = torch.cat([as_patches(torch.from_numpy(scorer.reference_features(r)).float()) for r in refs])
     scores = []
     for path in tests:
-        features, _ = gatherer.featurize([inspector.load(path).image])
+        features, _ = scorer.featurize([inspector.load(path).image])
         grid = anomaly_map.nearest_patch_distance(as_patches(features[0]), bank).reshape(features.shape[2:])
         scores.append(anomaly_map.image_score(anomaly_map.gaussian_smooth(grid.numpy(), cfg.sigma), cfg.top_fraction))
     return scores, bank.shape[0]
@@ -99,7 +98,7 @@ def main() -> None:
     inspector = Inspector(NormalcyConfig(), home)
     _ = inspector.workspace.encoder, inspector.workspace.rules        # weights loaded before timing
     start = time.perf_counter()
-    ingest(inspector.workspace, inspector.gatherer, [(CLASS, p) for p in references])
+    inspector.references.ingest([(CLASS, p) for p in references])
     took = time.perf_counter() - start
     print(f"ingest: {len(references) / took:.1f} images/s ({took:.1f} s incl. calibration)")
     for k in args.k:

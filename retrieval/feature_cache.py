@@ -27,9 +27,6 @@ class FeatureCache:
     def path(self, sha256: str) -> Path:
         return self.dir / f"{sha256}.npy"
 
-    def has(self, sha256: str) -> bool:
-        return sha256 in self._memory or self.path(sha256).is_file()
-
     def put(self, sha256: str, features: np.ndarray) -> None:
         stored = features.astype(np.float16)
         write_bytes(self.path(sha256), npy_bytes(stored))

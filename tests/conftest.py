@@ -61,12 +61,12 @@ def ready_home(tmp_path_factory, texture_set):
     """A data home with class `brick` ingested from texture_set/train (built once, treat as read-only)."""
     from assistant.config import NormalcyConfig
     from assistant.home import Home
-    from assistant.records.ingestion import images_in, ingest
+    from assistant.records.ingestion import images_in
     from assistant.inspector import Inspector
 
     home = Home(tmp_path_factory.mktemp("ready_home"))
     inspector = Inspector(NormalcyConfig(), home)
-    ingest(inspector.workspace, inspector.gatherer, [("brick", p) for p in images_in(texture_set / "train")])
+    inspector.references.ingest([("brick", p) for p in images_in(texture_set / "train")])
     return home
 
 

@@ -13,13 +13,13 @@ import uuid
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
+from assistant.verdict import DEFAULT_QUESTION
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
 from ui.operator_errors import shown_to_operator
 
 SWITCHES = ("class context", "rules", "overlay")
 AUTO_CLASS = "auto"
-DEFAULT_QUESTION = "Is this part defective, and why?"
 
 
 def options_from(switches, reference_count, overlay_style) -> InspectOptions:
@@ -58,7 +58,7 @@ class ChatHandlers:
         return state, browser_id, gr.update(choices=class_choices(self.inspector))
 
     def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
-        return panel_for(evidence, verdict, options, self.images, self.inspector.home.references,
+        return panel_for(evidence, verdict, options, self.images, self.inspector.reference_dir,
                          self.inspector.model_id())
 
     @shown_to_operator
@@ -84,16 +84,11 @@ class ChatHandlers:
         evidence = self.inspector.gather(path, class_name, question, options)
         state.chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})
         yield chat_outputs(state, note, self.panel(evidence, None, options))
-        inspection, record = self._conclude(evidence, question, options, state.owner_for(request))
+        inspection = self.inspector.conclude(evidence, question, options=options, owner=state.owner_for(request))
+        record = inspection.record
         state.start(inspection, record, options, note)
         state.chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
         yield chat_outputs(state, note, self.panel(evidence, record["verdict"], options))
-
-    def _conclude(self, evidence, question, options, owner):
-        inspection = self.inspector.conclude(evidence, question, log=False, options=options)
-        record = self.inspector.record(inspection, options)
-        self.inspector.history.claim(inspection.id, owner)
-        return inspection, record
 
     def pick_class(self, source, class_choice) -> tuple[str, str]:
         """(class, note): the chosen class, or for "auto" the nearest class by image embedding."""
@@ -120,11 +115,8 @@ class ChatHandlers:
         yield from self._look(state)
 
     def _look(self, state):
-        from assistant.reasoning.conversation import zoom_region
-
         inspection = _current(state)
-        box = inspection.evidence.focus_box
-        crop = zoom_region(inspection.evidence.query.image, tuple(box))
+        box, crop = self.inspector.focus_crop(inspection)
         state.chat += [{"role": "user", "content": [{"path": self.images.publish(crop)},
                                                     f"Look closer at the region {box}."]},
                        {"role": "assistant", "content": "Looking closer…"}]
@@ -145,7 +137,8 @@ class ChatHandlers:
         options = options_from(switches, reference_count, overlay_style)
         evidence = self.inspector.gather(inspection.evidence.query, inspection.evidence.class_name,
                                          inspection.question, options)
-        new, record = self._conclude(evidence, inspection.question, options, state.owner_for(request))
+        new = self.inspector.conclude(evidence, inspection.question, options=options, owner=state.owner_for(request))
+        record = new.record
         first = state.chat[:1]
         state.start(new, record, options, state.class_note)
         state.chat = first + [{"role": "assistant", "content": verdict_message(record["verdict"], state.class_note)}]

@@ -14,20 +14,12 @@ from ui.inspect_command import render_verdict
 @click.pass_obj
 def demo(obj, source, n_references):
     """Ingest demo references (ELPV solar cells, textures), then inspect held-out good and defective parts."""
-    from assistant.demo.demo_parts import ELPV_LICENCE, elpv_demo, texture_demo
-    from assistant.records.ingestion import ingest
-
     inspector = obj.inspector
-    references, cases = [], []
-    if source in ("all", "elpv"):
-        refs, more = elpv_demo(n_references)
-        references, cases = references + refs, cases + more
-        click.echo(ELPV_LICENCE)
-    if source in ("all", "textures"):
-        refs, more = texture_demo(obj.home.root / "demo" / "textures")
-        references, cases = references + refs, cases + more
+    references, cases, notices = inspector.demo_parts(source, n_references)
+    for notice in notices:
+        click.echo(notice)
     click.echo(f"data home: {obj.home.root}")
-    click.echo(ingest(inspector.workspace, inspector.gatherer, references).summary())
+    click.echo(inspector.references.ingest(references).summary())
     correct, explained = 0, None
     for case in cases:
         verdict = inspector.inspect(case.path, case.class_name).verdict

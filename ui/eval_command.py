@@ -29,14 +29,11 @@ def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, s
 
     Re-running with the same --out continues an interrupted run (results are cached per image,
     strategy and configuration in OUT/results.jsonl)."""
-    from assistant.evaluation.dataset import load_dataset
-    from assistant.evaluation.harness import run_evaluation
     from ui.eval_report import write_report
 
     if model:
         obj.use_model(model)
-    data = load_dataset(dataset, layout, classes, seed=seed)
-    outcome = run_evaluation(data, out_dir, obj.config, strategies, limit=limit, seed=seed)
+    outcome = obj.inspector.evaluate(dataset, layout, out_dir, strategies, classes, limit=limit, seed=seed)
     md, page = write_report(outcome.document, out_dir, curves=outcome.curves, worst=outcome.worst,
                             notes=outcome.notes)
     click.echo(summary(outcome, md, page))
@@ -44,11 +41,8 @@ def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, s
 
 def summary(outcome, md: Path, page: Path) -> str:
     """What was written, and the mean metrics of each strategy."""
-    from assistant.evaluation.results import summary_lines
-
-    document = outcome.document
     lines = [f"wrote {outcome.metrics_path}, {md}, {page}",
              f"{outcome.computed} verdict(s) computed, {outcome.reused} reused from earlier runs"]
-    lines += summary_lines(document, document["config"]["strategies"])
+    lines += outcome.summary_lines()
     lines += [f"note: {note}" for note in outcome.notes]
     return "\n".join(lines)

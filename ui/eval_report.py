@@ -237,10 +237,6 @@ def render_html(metrics: Mapping, curves: Mapping | None = None,
             + "\n".join(parts) + "</body></html>\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    write_text(path, text)
-
-
 def write_report(metrics: Mapping, out_dir, *, curves: Mapping | None = None,
                  worst: Sequence[Mapping] | None = None, notes: Sequence[str] = ()) -> tuple[Path, Path]:
     """Write OUT_DIR/report.md and OUT_DIR/report.html (each atomically) → their paths. `notes`: lines
@@ -248,6 +244,6 @@ def write_report(metrics: Mapping, out_dir, *, curves: Mapping | None = None,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, page = out / "report.md", out / "report.html"
-    _write_atomic(md, render_markdown(metrics, worst, notes))
-    _write_atomic(page, render_html(metrics, curves, worst, notes))
+    write_text(md, render_markdown(metrics, worst, notes))
+    write_text(page, render_html(metrics, curves, worst, notes))
     return md, page

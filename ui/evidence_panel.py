@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from assistant.verdict import verdict_label
+
 DISPLAY_MIN_SIDE = 320
 STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
                 "vision_only": "vision-only (no language model)"}
@@ -60,8 +62,8 @@ def empty_card() -> str:
 
 def verdict_card(verdict: dict) -> str:
     """PASS/FAIL, the score against the class threshold, who decided, and the reasoning."""
-    passed = verdict["correctness"] == 1
-    label, css = ("PASS", "nc-pass") if passed else ("FAIL", "nc-fail")
+    label = verdict_label(verdict)
+    css = "nc-pass" if label == "PASS" else "nc-fail"
     score = float(verdict["anomaly_score"])
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
@@ -105,7 +107,7 @@ def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: i
 
 def verdict_message(verdict: dict, class_note: str = "") -> str:
     """The verdict as a chat message (Markdown)."""
-    label = "PASS" if verdict["correctness"] == 1 else "FAIL"
+    label = verdict_label(verdict)
     status = STATUS_WORDS.get(verdict["status"], verdict["status"])
     score = float(verdict["anomaly_score"])
     head = f"**{label}** — score {score:.2f} × the {verdict['class_name']} threshold ({status})"

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
+from assistant.verdict import DEFAULT_QUESTION
 from retrieval.errors import NormalcyError
 from ui.chat_handlers import chat_outputs
 from ui.chat_state import ChatState
@@ -59,10 +60,10 @@ class HistoryView:
         return (*chat_outputs(state, note, panel, clear_message=True), gr.Tabs(selected="inspect"))
 
     def _logged_image(self, sha256: str) -> dict:
-        return {"path": self.images.publish_file(self.inspector.log.image_path(sha256), f"logged-{sha256}.png")}
+        return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
 
     def _chat(self, record, turns, note) -> list[dict]:
-        question = record.get("question") or "Is this part defective, and why?"
+        question = record.get("question") or DEFAULT_QUESTION
         chat = [{"role": "user", "content": [self._logged_image(record["image"]), question]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
         for asked, answer in turns:
@@ -74,10 +75,10 @@ class HistoryView:
         from PIL import Image
 
         verdict = record["verdict"]
-        with Image.open(self.inspector.log.image_path(record["overlay"])) as logged:
+        with Image.open(self.inspector.history.image_path(record["overlay"])) as logged:
             overlay = self.images.publish(for_display(logged.convert("RGB")))
         shown = options.reference_images if verdict.get("model") else None
-        gallery = gallery_items(verdict["references"], self.inspector.home.references, shown, self.images)
+        gallery = gallery_items(verdict["references"], self.inspector.reference_dir, shown, self.images)
         return PanelValues(verdict_card(verdict), overlay, gallery, rules_table(verdict["rules"]), verdict)
 
 

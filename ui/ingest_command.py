@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from retrieval.errors import BadInput
-
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path))
@@ -19,39 +17,12 @@ from retrieval.errors import BadInput
 @click.pass_obj
 def ingest(obj, folder, class_name, layout, skip_bad, rebuild):
     """Ingest normal reference images (re-running is a no-op for images already stored)."""
-    from assistant.records.ingestion import images_in, ingest as run_ingest, mvtec_items
-
-    if layout == "folder":
-        if not class_name:
-            raise BadInput("--class NAME is required with a folder of images (or use --layout mvtec)")
-        _check_class_name(class_name)
-        items = [(class_name, path) for path in images_in(folder)]
-    else:
-        if class_name:
-            raise BadInput("--class is not used with --layout mvtec (class names come from the folders)")
-        items = mvtec_items(folder)
-    inspector = obj.inspector
-    if rebuild:
-        _drop_store(inspector.workspace)
-    report = run_ingest(inspector.workspace, inspector.gatherer, items, skip_bad=skip_bad)
+    references = obj.inspector.references
+    items = references.items(folder, class_name, layout)
+    report = references.ingest(items, skip_bad=skip_bad, rebuild=rebuild)
     for line in report.rejected:
         click.echo(f"skipped: {line}", err=True)
     click.echo(report.summary())
     for name in sorted(report.added):
-        cal = inspector.gatherer.calibrator.current(name)
+        cal = references.calibration(name)
         click.echo(f"{name}: threshold {cal.threshold:.4f} from {cal.n_scored} of {cal.n_references} references")
-
-
-def _check_class_name(name: str) -> None:
-    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        raise BadInput(f"class name {name!r} may hold only letters, digits, '_', '-' and '.'")
-
-
-def _drop_store(workspace) -> None:
-    from retrieval.reference_store import COLLECTION
-
-    client = workspace.client
-    if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
-        client.delete_collection(COLLECTION)
-    workspace.home.calibration.unlink(missing_ok=True)
-    workspace.__dict__.pop("references", None)

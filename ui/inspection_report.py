@@ -11,6 +11,8 @@ import json
 from html import escape
 from pathlib import Path
 
+from assistant.verdict import DEFAULT_QUESTION, verdict_label
+
 MAX_SIDE = 768
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:60rem;color:#1f2937;
@@ -46,7 +48,7 @@ def _rows(pairs) -> str:
 
 
 def _provenance(record: dict, verdict: dict) -> str:
-    label = "PASS" if verdict["correctness"] == 1 else "FAIL"
+    label = verdict_label(verdict)
     pairs = [("inspection", record["id"]), ("time", record["time"]), ("class", verdict["class_name"]),
              ("anomaly score", f"{float(verdict['anomaly_score']):.3f} x threshold (1.0 = threshold)"),
              ("threshold (map score)", verdict["threshold"]), ("map score", verdict["map_score"]),
@@ -81,7 +83,7 @@ def _rules(verdict: dict) -> str:
 
 
 def _turns(question: str | None, verdict: dict, turns) -> str:
-    parts = [f'<div class="turn q">{escape(question or "Is this part defective, and why?")}</div>',
+    parts = [f'<div class="turn q">{escape(question or DEFAULT_QUESTION)}</div>',
              f'<div class="turn a">{escape(str(verdict["reasoning"]))}</div>']
     for asked, answered in turns:
         parts += [f'<div class="turn q">{escape(asked)}</div>', f'<div class="turn a">{escape(answered)}</div>']

@@ -11,8 +11,7 @@ import json
 
 import click
 
-from assistant.vlm.model_check import check_model_dir, report_lines
-from assistant.vlm.preset import all_presets
+from assistant.model_catalog import all_presets, check_model_dir, report_lines
 from retrieval.errors import MissingWeights
 
 

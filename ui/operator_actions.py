@@ -67,7 +67,7 @@ class OperatorActions:
         inspection = _inspection(state)
         style = getattr(state.options, "overlay_style", None) or "all"
         html = render_report(inspection, state.record or {"id": inspection.id, "time": ""},
-                             self.inspector.home.references, style)
+                             self.inspector.reference_dir, style)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         path = self.report_dir / f"normalcy-inspection-{inspection.id}.html"
         path.write_text(html, encoding="utf-8")

@@ -20,7 +20,7 @@ def rules():
 @click.pass_obj
 def list_rules(obj, class_name, as_json):
     """List the rules in the store (synced from the YAML files)."""
-    found = obj.inspector.workspace.rules.list(class_name)
+    found = obj.inspector.rule_book.list(class_name)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
         return
@@ -38,10 +38,8 @@ def list_rules(obj, class_name, as_json):
 @click.pass_obj
 def add_rule(obj, text, class_name, kind, severity, rule_id):
     """Add a rule; it is saved to HOME/rules/local.yaml and embedded into the store."""
-    from assistant.records.rule_book import RuleBook
-
-    book = RuleBook(obj.inspector.workspace)
+    book = obj.inspector.rule_book
     rule = book.add(text, class_name, kind, severity, rule_id)
     click.echo(f"added {rule.id} to {book.path}")
-    if class_name != "*" and class_name not in obj.inspector.workspace.references.classes():
+    if class_name != "*" and class_name not in obj.inspector.classes():
         click.echo(f"note: class {class_name!r} has no references yet", err=True)

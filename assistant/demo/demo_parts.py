@@ -77,3 +77,16 @@ def texture_demo(folder: Path, seed: int = 0) -> tuple[list[tuple[str, Path]], l
         cases += [DemoCase(name, folder / name / "test_good.png", "normal"),
                   DemoCase(name, folder / name / "test_defect.png", "defective")]
     return references, cases
+
+
+def demo_parts(source: str, n_references: int, folder: Path) -> tuple[list[tuple[str, Path]], list[DemoCase], list[str]]:
+    """-> (references, cases, notices) of `source` ("all", "elpv" or "textures"); textures are written
+    under `folder`/textures; notices: licences the operator must see."""
+    references, cases, notices = [], [], []
+    if source in ("all", "elpv"):
+        refs, more = elpv_demo(n_references)
+        references, cases, notices = references + refs, cases + more, [ELPV_LICENCE]
+    if source in ("all", "textures"):
+        refs, more = texture_demo(Path(folder) / "textures")
+        references, cases = references + refs, cases + more
+    return references, cases, notices

@@ -1,6 +1,6 @@
 """Evaluation datasets: a layout on disk → the test samples and the training normals of every class.
 
-Layouts (`load_dataset(root, layout)`; image suffixes: png jpg jpeg bmp tif tiff, any case):
+Layouts (`load_dataset(root, layout)`; image suffixes: those `inspection.inputs` decodes, any case):
 - "mvtec": `CLASS/train/good/*` (training normals), `CLASS/test/good|TYPE/*` (test),
   `CLASS/ground_truth/TYPE/NNN_mask.png` (or `NNN.png`) masks. ROOT may also be one class folder.
 - "visa": `ROOT/split_csv/1cls.csv` with columns object,split,label,image,mask; paths relative to ROOT;
@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.inspection.inputs import IMAGE_SUFFIXES
 from retrieval.errors import BadInput
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 NORMAL_WORDS = ("normal", "good", "ok", "0")
 DEFECT_WORDS = ("anomaly", "anomalous", "abnormal", "defect", "defective", "bad", "1")
 VISA_COLUMNS = ("object", "split", "label", "image", "mask")

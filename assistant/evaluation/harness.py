@@ -17,15 +17,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.evaluation.worst_cases import save_overlays
 from assistant.evaluation.kept_maps import MapCache, class_pixel_metrics, needs_maps
+from assistant.evaluation.metrics import THRESHOLD
 from assistant.evaluation.plan import VISION_ONLY, EvalPlan, limit_samples, resolve_strategies
 from assistant.evaluation.reference_home import prepare_references
-from assistant.evaluation.results import EvalResults
-from assistant.home import Home
-from assistant.inspector import Inspector
-from assistant.evaluation.metrics import THRESHOLD
 from assistant.evaluation.result_cache import ResultCache, config_hash, file_sha256, result_entry, result_key
+from assistant.evaluation.results import EvalResults
+from assistant.evaluation.worst_cases import save_overlays
+from assistant.home import Home
 from retrieval.atomic_file import write_text
 from retrieval.errors import BadInput
 
@@ -42,15 +41,22 @@ class EvalOutcome:
     reused: int               # verdicts read from DIR/results.jsonl
     metrics_path: Path
 
+    def summary_lines(self) -> list[str]:
+        """One human line per strategy: the mean metrics a reader looks at first."""
+        from assistant.evaluation.results import summary_lines
+
+        return summary_lines(self.document, self.document["config"]["strategies"])
+
 
 class Evaluation:
-    def __init__(self, dataset, out_dir, config, plan: EvalPlan, *, limit: int | None = None, seed: int = 0,
-                 backend=None):
+    def __init__(self, dataset, out_dir, config, plan: EvalPlan, *, inspector_for, limit: int | None = None,
+                 seed: int = 0, backend=None):
+        """inspector_for(home, backend) -> the Inspector of `config` over the eval-private home."""
         self.dataset, self.config, self.plan = dataset, config, plan
         self.out = Path(out_dir)
         self.limit, self.seed = limit, seed
         self.samples = limit_samples(dataset.samples, limit, seed)
-        self.inspector = Inspector(config, Home(self.out / "home"), backend=backend)
+        self.inspector = inspector_for(Home(self.out / "home"), backend)
         self.cache = ResultCache(self.out / "results.jsonl")
         self.maps = MapCache(self.out / "maps")
         self.hashes: dict[str, dict[str, str]] = {}
@@ -152,10 +158,12 @@ class Evaluation:
         return write_text(self.out / "metrics.json", json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
-def run_evaluation(dataset, out_dir, config, strategies=(), *, limit: int | None = None, seed: int = 0,
-                   backend=None) -> EvalOutcome:
+def run_evaluation(dataset, out_dir, config, strategies=(), *, inspector_for, limit: int | None = None,
+                   seed: int = 0, backend=None) -> EvalOutcome:
     """Evaluate `dataset` (assistant.evaluation.dataset.Dataset) into `out_dir` with the requested strategies
-    (names, "all", or none: see assistant.evaluation.plan); `backend` replaces the configured model."""
+    (names, "all", or none: see assistant.evaluation.plan); `backend` replaces the configured model;
+    inspector_for(home, backend) builds the Inspector of `config` over the eval-private home."""
     has_model = backend is not None or bool(config.vlm.model)
     plan = resolve_strategies(strategies, has_model, config.vlm.strategy)
-    return Evaluation(dataset, out_dir, config, plan, limit=limit, seed=seed, backend=backend).run()
+    return Evaluation(dataset, out_dir, config, plan, inspector_for=inspector_for, limit=limit, seed=seed,
+                      backend=backend).run()

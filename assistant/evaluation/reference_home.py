@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from assistant.records.ingestion import ingest
 from assistant.evaluation.result_cache import file_sha256
 from retrieval.errors import BadInput
 
@@ -48,7 +47,7 @@ def prepare_references(inspector, dataset, test_shas: Mapping) -> dict[str, str]
     """Ingest every class's training normals into `inspector`'s home and check it → {class: fingerprint
     of its reference set}. `test_shas`: {Sample: sha256} of the test images."""
     workspace = inspector.workspace
-    ingest(workspace, inspector.gatherer, _items(dataset))
+    inspector.references.ingest(_items(dataset))
     store = workspace.references
     _check_store(store, dataset, workspace.home.root)
     check_no_test_image(store, test_shas, dataset)

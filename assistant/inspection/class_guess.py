@@ -23,14 +23,14 @@ class ClassGuess:
     of: int
 
 
-def guess_class(workspace, gatherer, image, top: int = 5) -> ClassGuess:
-    """image: RGB PIL image. Raises EmptyStore when there is no reference to compare with."""
+def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
+    """image: RGB PIL image; scorer: the `PatchScorer` that embeds it. Raises EmptyStore when there is no reference to compare with."""
     store = workspace.references
     counts = store.classes()
     if not counts:
         raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
                          "`normalcy ingest DIR --class NAME` before using the automatic class")
-    _, embeddings = gatherer.featurize([image])
+    _, embeddings = scorer.featurize([image])
     got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
                                  n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
     neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]

@@ -13,10 +13,13 @@ from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, t
 from retrieval.errors import BadInput
 
 
-class Calibrator:
-    def __init__(self, workspace, gatherer):
+class ClassThresholds:
+    """The map threshold of each class, kept current; one per workspace."""
+
+    def __init__(self, workspace, scorer):
+        """scorer: the `PatchScorer` that scores queries, so normals are scored exactly as queries are."""
         self.ws = workspace
-        self.gatherer = gatherer
+        self.scorer = scorer
 
     @property
     def settings(self) -> str:
@@ -60,8 +63,8 @@ class Calibrator:
         similarity[index] = -np.inf
         k = min(self.ws.config.retrieval.map.k, len(references) - 1)
         neighbours = [references[j] for j in np.argsort(-similarity)[:k]]
-        features = torch.from_numpy(self.gatherer.reference_features(references[index]).astype(np.float32))
-        grid = self.gatherer.score_grid(features, neighbours)
+        features = torch.from_numpy(self.scorer.reference_features(references[index]).astype(np.float32))
+        grid = self.scorer.score_grid(features, neighbours)
         return image_score(grid, self.ws.config.retrieval.map.top_fraction)
 
     def _save(self, calibration: Calibration) -> None:

@@ -7,7 +7,7 @@ references; the class calibration turns the raw map score into `anomaly_score` (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -15,7 +15,6 @@ import numpy as np
 from assistant.inspection.inputs import LoadedImage
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
-from retrieval.errors import MissingWeights
 from retrieval.reference_store import Reference
 from retrieval.rule_store import RankedRule
 
@@ -30,7 +29,6 @@ class Evidence:
     map_score: float              # image score from the grid (max or top-fraction mean)
     calibration: Calibration
     reference_dir: object = None  # Path of the stored reference copies
-    extra: dict = field(default_factory=dict)
 
     @property
     def threshold(self) -> float:
@@ -87,58 +85,23 @@ class Evidence:
 
 
 class EvidenceGatherer:
-    """Encodes images and scores them against references; one per workspace."""
+    """One inspection's evidence: the k nearest references of the class, its rules, the map and threshold."""
 
-    def __init__(self, workspace):
-        from assistant.inspection.class_threshold import Calibrator
-
+    def __init__(self, workspace, scorer, thresholds):
+        """scorer: `PatchScorer`; thresholds: `ClassThresholds` (both of the same workspace)."""
         self.ws = workspace
-        self.calibrator = Calibrator(workspace, self)
-
-    def featurize(self, images):
-        """RGB PIL images -> (patch features (B, C, H, W) tensor, (B, D) float32 embeddings)."""
-        from retrieval.patch_features import aggregate, embedding
-
-        encoder = self.ws.encoder
-        features = aggregate(encoder.layer_maps(encoder.to_tensor(images)), self.ws.config.retrieval.map.neighbourhood)
-        return features, embedding(features).numpy().astype(np.float32)
-
-    def reference_features(self, reference: Reference) -> np.ndarray:
-        """(C, H, W) cached patch features of a reference; recomputed from its stored copy if the cache lost it."""
-        cached = self.ws.features.get(reference.sha256)
-        if cached is not None:
-            return cached
-        copy = self.ws.home.references / f"{reference.sha256}.png"
-        if not copy.is_file():
-            raise MissingWeights(f"features and stored copy of reference {reference.path} are gone; "
-                                 f"re-ingest class {reference.class_name}")
-        from PIL import Image
-
-        with Image.open(copy) as image:
-            features, _ = self.featurize([image.convert("RGB")])
-        self.ws.features.put(reference.sha256, features[0].numpy())
-        return self.ws.features.get(reference.sha256)
-
-    def score_grid(self, features, references: list[Reference]) -> np.ndarray:
-        """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances."""
-        import torch
-
-        from retrieval.patch_features import as_patches
-
-        bank = torch.cat([as_patches(torch.from_numpy(self.reference_features(r))) for r in references])
-        distances = anomaly_map.nearest_patch_distance(as_patches(features), bank)
-        grid = distances.reshape(features.shape[1:]).numpy()
-        return anomaly_map.gaussian_smooth(grid, self.ws.config.retrieval.map.sigma)
+        self.scorer = scorer
+        self.thresholds = thresholds
 
     def gather(self, query: LoadedImage, class_name: str, question: str | None = None,
                k: int | None = None, with_rules: bool = True, exclude: set[str] = frozenset()) -> Evidence:
         """Evidence for one query; `exclude` keeps given reference sha256s out (leave-one-out)."""
         cfg = self.ws.config.retrieval
         self.ws.references.require_class(class_name)
-        calibration = self.calibrator.current(class_name)
-        features, embeddings = self.featurize([query.image])
+        calibration = self.thresholds.current(class_name)
+        features, embeddings = self.scorer.featurize([query.image])
         references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
-        grid = self.score_grid(features[0], references)
+        grid = self.scorer.score_grid(features[0], references)
         score = anomaly_map.image_score(grid, cfg.map.top_fraction)
         rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
         return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)

@@ -15,59 +15,69 @@ UNPARSED_REASONING = ("The language model's answer could not be read as a verdic
 
 
 class ModelReasoner:
-    def __init__(self, backend, workspace, gatherer):
-        from assistant.reasoning.model_threshold import ModelCalibrator
+    """Asks one backend about gathered evidence. Per-request options are passed in, never stored:
+    the shared settings (`vlm`) and the calibration of P(anomalous) are the same for every request."""
 
+    def __init__(self, backend, vlm, thresholds):
+        """vlm: the configured `VlmConfig`; thresholds: the `ModelThresholds` of P(anomalous)."""
         self.backend = backend
-        self.ws = workspace
-        self.calibrator = ModelCalibrator(workspace, gatherer)
+        self.vlm = vlm
+        self.thresholds = thresholds
 
-    def messages(self, evidence, question: str | None, strategy):
+    def settings(self, strategy_name: str | None = None, options=None):
+        """-> (VlmConfig, Strategy) of one request: the options' reference count, overlay style and
+        switches when given; a strategy named by the caller wins over the switches."""
+        from assistant.reasoning.prompt_builder import strategy
+
+        vlm = self.vlm if options is None else options.apply_vlm(self.vlm)
+        if strategy_name:
+            return vlm, strategy(strategy_name)
+        return vlm, strategy(vlm.strategy) if options is None else options.strategy()
+
+    def messages(self, evidence, question: str | None, chosen, vlm):
         """The prompt for this evidence under a strategy (which evidence goes in is the strategy's call)."""
         from assistant.reasoning.prompt_builder import build_messages
 
-        shown = evidence.references[: self.ws.config.vlm.reference_images] if strategy.references else []
+        shown = evidence.references[: vlm.reference_images] if chosen.references else []
         return build_messages(
-            strategy, query=evidence.query.image, class_name=evidence.class_name, question=question,
-            rules=[ranked.rule for ranked in evidence.rules] if strategy.rules else [],
+            chosen, query=evidence.query.image, class_name=evidence.class_name, question=question,
+            rules=[ranked.rule for ranked in evidence.rules] if chosen.rules else [],
             references=[evidence.reference_image(r) for r in shown],
-            overlay=evidence.overlay(self.ws.config.vlm.overlay_style) if strategy.overlay else None)
+            overlay=evidence.overlay(vlm.overlay_style) if chosen.overlay else None)
 
-    def new_session(self, evidence, question: str | None, chosen):
-        """A conversation opened with the prompt for this evidence under strategy `chosen`."""
+    def session(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
+        """A conversation opened with the prompt for this evidence under this request's settings."""
         from assistant.reasoning.conversation import Session
 
-        return Session(self.backend, self.messages(evidence, question, chosen), evidence.query.image,
-                       max_new_tokens=self.ws.config.vlm.max_new_tokens)
+        vlm, chosen = self.settings(strategy_name, options)
+        return Session(self.backend, self.messages(evidence, question, chosen, vlm), evidence.query.image,
+                       max_new_tokens=vlm.max_new_tokens)
 
-    def session(self, evidence, question: str | None, strategy_name: str | None):
-        from assistant.reasoning.prompt_builder import strategy
+    def verdict(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
+        """-> (Verdict, Session): the session holds the conversation for follow-up questions."""
+        session = self.session(evidence, question, strategy_name, options)
+        answer = session.inspect(guided=self.vlm.guided)
+        return self._build(evidence, answer, *self.settings(strategy_name, options)), session
 
-        chosen = strategy(strategy_name or self.ws.config.vlm.strategy)
-        return self.new_session(evidence, question, chosen), chosen
+    def _answer(self, evidence, vlm, chosen):
+        """The model's verdict answer on evidence, asked exactly as the request being scored (calibration)."""
+        from assistant.reasoning.conversation import Session
 
-    def _answer(self, evidence, chosen):
-        """The model's verdict answer on evidence, prompted with strategy `chosen` (for calibration)."""
-        return self.new_session(evidence, None, chosen).inspect(guided=self.ws.config.vlm.guided)
+        messages = self.messages(evidence, None, chosen, vlm)
+        return Session(self.backend, messages, evidence.query.image,
+                       max_new_tokens=vlm.max_new_tokens).inspect(guided=vlm.guided)
 
-    def _setting(self, chosen) -> str:
-        vlm = self.ws.config.vlm
+    def _setting(self, vlm, chosen) -> str:
         return f"{self.backend.name}|{chosen.name}|refs={vlm.reference_images}|{vlm.overlay_style}"
 
-    def verdict(self, evidence, question: str | None, strategy_name: str | None):
-        """-> (Verdict, Session): the session holds the conversation for follow-up questions."""
-        session, chosen = self.session(evidence, question, strategy_name)
-        answer = session.inspect(guided=self.ws.config.vlm.guided)
-        return self._build(evidence, answer, chosen), session
-
-    def _build(self, evidence, answer, chosen) -> Verdict:
+    def _build(self, evidence, answer, vlm, chosen) -> Verdict:
         from assistant.reasoning.score_fusion import fuse
 
-        weight = self.ws.config.vlm.fusion_weight
+        weight = vlm.fusion_weight
         p_threshold = 0.5
         if answer.p_anomalous is not None and weight > 0:
-            p_threshold = self.calibrator.threshold(evidence.class_name, self._setting(chosen),
-                                                    lambda normal: self._answer(normal, chosen))
+            p_threshold = self.thresholds.threshold(evidence.class_name, self._setting(vlm, chosen),
+                                                    lambda normal: self._answer(normal, vlm, chosen))
         score = fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold, weight)
         parsed = answer.status == "ok"
         return Verdict(

@@ -16,8 +16,11 @@ from retrieval.atomic_file import write_text
 from retrieval.calibration import spread_indices
 
 
-class ModelCalibrator:
+class ModelThresholds:
+    """The P(anomalous) threshold of each (class, model and prompt settings); one per workspace."""
+
     def __init__(self, workspace, gatherer):
+        """gatherer: the `EvidenceGatherer` that gathers each normal's evidence as a query's would be."""
         self.ws = workspace
         self.gatherer = gatherer
 

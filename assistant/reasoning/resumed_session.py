@@ -15,7 +15,7 @@ def resume_session(reasoner, evidence, verdict: dict, turns: list[tuple[str, str
     """-> a `Session` positioned after the logged verdict and turns."""
     from assistant.vlm.messages import assistant, user
 
-    session, _ = reasoner.session(evidence, question, None)
+    session = reasoner.session(evidence, question)
     answer = {"reasoning": verdict["reasoning"], "correctness": verdict["correctness"]}
     session.history.append(assistant(json.dumps(answer)))
     for asked, answered in turns:

@@ -27,12 +27,12 @@ class ReferenceAddition:
                 f"{self.threshold_before:.4f} -> {self.threshold_after:.4f}.")
 
 
-def add_reference(workspace, gatherer, image_path: Path, class_name: str) -> ReferenceAddition:
+def add_reference(workspace, scorer, thresholds, image_path: Path, class_name: str) -> ReferenceAddition:
     """Ingest one image file as a normal reference of `class_name` and recalibrate the class."""
     from assistant.records.ingestion import ingest
 
-    before = gatherer.calibrator.current(class_name).threshold
-    report = ingest(workspace, gatherer, [(class_name, Path(image_path))])
-    after = gatherer.calibrator.current(class_name)
+    before = thresholds.current(class_name).threshold
+    report = ingest(workspace, scorer, thresholds, [(class_name, Path(image_path))])
+    after = thresholds.current(class_name)
     return ReferenceAddition(class_name, report.added.get(class_name, 0) > 0, before, after.threshold,
                              after.n_references)

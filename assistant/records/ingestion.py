@@ -85,9 +85,10 @@ def pending(store, checked, report: IngestReport) -> list[tuple[str, Path, str]]
     return todo
 
 
-def ingest(workspace, gatherer, items: list[tuple[str, Path]], skip_bad: bool = False,
+def ingest(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_bad: bool = False,
            batch_size: int = 16) -> IngestReport:
-    """Ingest (class, path) pairs; returns what was added, skipped and rejected."""
+    """Ingest (class, path) pairs; returns what was added, skipped and rejected.
+    scorer: the `PatchScorer` that encodes them; thresholds: the `ClassThresholds` recalibrated after."""
     from tqdm import tqdm
 
     report = IngestReport()
@@ -96,27 +97,39 @@ def ingest(workspace, gatherer, items: list[tuple[str, Path]], skip_bad: bool = 
     with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
-            _commit(workspace, gatherer, batch)
+            _commit(workspace, scorer, batch)
             for class_name, _, _ in batch:
                 report.added[class_name] = report.added.get(class_name, 0) + 1
             bar.update(len(batch))
     for class_name in sorted(report.added):
-        gatherer.calibrator.recalibrate(class_name)
+        thresholds.recalibrate(class_name)
     return report
 
 
-def _commit(workspace, gatherer, batch: list[tuple[str, Path, str]]) -> None:
+def _commit(workspace, scorer, batch: list[tuple[str, Path, str]]) -> None:
     images = [load_image(path, workspace.config.inputs) for _, path, _ in batch]
     for (_, path, sha), image in zip(batch, images):
         if image.sha256 != sha:
             raise BadInput(f"{path} changed while it was being ingested; re-run the ingest")
-    features, embeddings = gatherer.featurize([image.image for image in images])
+    features, embeddings = scorer.featurize([image.image for image in images])
     references = []
     for (class_name, _, _), image, feats in zip(batch, images, features):
         workspace.features.put(image.sha256, feats.numpy())
         save_copy(workspace.home.references, image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     workspace.references.add(references, embeddings)
+
+
+def drop_references(workspace) -> None:
+    """Remove every reference record and the calibration (`ingest --rebuild`, e.g. after changing encoder);
+    cached features and copies stay, keyed by encoder id and sha256, so a re-ingest reuses them."""
+    from retrieval.reference_store import COLLECTION
+
+    client = workspace.client
+    if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
+        client.delete_collection(COLLECTION)
+    workspace.home.calibration.unlink(missing_ok=True)
+    workspace.reopen_references()
 
 
 def save_copy(folder: Path, image: LoadedImage) -> Path:

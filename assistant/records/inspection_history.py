@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.verdict import verdict_label
 from retrieval.errors import BadInput
 
 RATINGS = ("up", "down")
@@ -38,7 +39,7 @@ class PastInspection:
         """One line of the history list: time, id, class, verdict, score, status, number of turns."""
         verdict = self.verdict
         return {"time": self.record["time"], "id": self.id, "class": self.record["class"],
-                "verdict": "PASS" if verdict["correctness"] == 1 else "FAIL",
+                "verdict": verdict_label(verdict),
                 "score": round(float(verdict["anomaly_score"]), 3), "status": verdict["status"],
                 "turns": len(self.turns)}
 
@@ -79,6 +80,10 @@ class InspectionHistory:
             raise BadInput(f"no inspection {inspection_id!r} in the run log of this session; "
                            "pick one from the History list")
         return past
+
+    def image_path(self, sha256: str):
+        """Where the run log keeps a logged image (query or overlay) by its sha256."""
+        return self.log.image_path(sha256)
 
     def claim(self, inspection_id: str, owner: str) -> dict:
         return self.log.append({"kind": "owner", "inspection": inspection_id, "owner": owner})

@@ -34,6 +34,10 @@ class RuleBook:
     def local(self) -> list[Rule]:
         return load_rules_file(self.path) if self.path.is_file() else []
 
+    def list(self, class_name: str | None = None) -> list[Rule]:
+        """The rules in the store (synced from every rule file), of a class and those for every class."""
+        return self.ws.rules.list(class_name)
+
     def entries(self, class_name: str | None = None) -> list[BookEntry]:
         """Rules of a class (and those for every class, "*"), from the files, shipped ones first."""
         found = []

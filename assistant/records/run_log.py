@@ -22,6 +22,7 @@ class RunLog:
     def store_image(self, image, sha256: str | None = None) -> str:
         """Save a PIL image as PNG by content hash (computed from the PNG bytes when not given)."""
         import hashlib
+
         from retrieval.atomic_file import png_bytes, write_bytes
 
         data = png_bytes(image)

@@ -7,6 +7,7 @@ from eval_datasets import write_mvtec
 from scripted_backend import ScriptedBackend
 
 from assistant.config import NormalcyConfig
+from assistant.inspector import Inspector
 from assistant.evaluation.dataset import load_dataset
 from assistant.inspection.evidence import EvidenceGatherer
 from assistant.evaluation.harness import run_evaluation
@@ -26,7 +27,9 @@ def outcome(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(EvidenceGatherer, "gather", lambda self, *a, **k: (gathered.append(a[0].sha256),
                                                                           real_gather(self, *a, **k))[1])
-        result = run_evaluation(dataset, root / "out", NormalcyConfig(), [",".join(STRATEGIES)], backend=backend)
+        config = NormalcyConfig()
+        result = run_evaluation(dataset, root / "out", config, [",".join(STRATEGIES)], backend=backend,
+                                inspector_for=lambda home, model: Inspector(config, home, backend=model))
     write_report(result.document, root / "out", curves=result.curves, worst=result.worst, notes=result.notes)
     return result, root / "out", gathered, backend
 

@@ -46,7 +46,6 @@ def test_the_class_vote_is_a_majority_with_ties_to_the_nearest():
 def two_class_inspector(ready_home, tmp_path):
     import skimage.data
 
-    from assistant.records.ingestion import ingest
     from assistant.demo.synthetic_defect import tiles
 
     shutil.copytree(ready_home.root, tmp_path / "home")
@@ -54,7 +53,7 @@ def two_class_inspector(ready_home, tmp_path):
     grass = tiles(skimage.data.grass(), 96)
     for i, tile in enumerate(grass[:6]):
         Image.fromarray(tile).save(tmp_path / f"grass_{i}.png")
-    ingest(inspector.workspace, inspector.gatherer, [("grass", tmp_path / f"grass_{i}.png") for i in range(6)])
+    inspector.references.ingest([("grass", tmp_path / f"grass_{i}.png") for i in range(6)])
     Image.fromarray(grass[10]).save(tmp_path / "grass_query.png")
     return inspector
 

@@ -55,8 +55,8 @@ def test_overlays_are_images_of_the_query_size(inspector, texture_set):
 def test_reference_features_are_cached_not_recomputed(inspector, texture_set, monkeypatch):
     path = sorted((texture_set / "test" / "good").glob("*.png"))[0]
     calls = []
-    original = inspector.gatherer.featurize
-    monkeypatch.setattr(inspector.gatherer, "featurize", lambda images: calls.append(len(images)) or original(images))
+    original = inspector.scorer.featurize
+    monkeypatch.setattr(inspector.scorer, "featurize", lambda images: calls.append(len(images)) or original(images))
     inspector.inspect(path, "brick", log=False)
     assert calls == [1]          # only the query is encoded
 

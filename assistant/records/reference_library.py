@@ -1,0 +1,56 @@
+"""The normal references of a data home, as an operator manages them: ingest folders, rebuild the store,
+accept an inspected image as normal, read each class's calibration.
+
+Handed out by the Inspector (`inspector.references`), so front ends never touch the stores themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.records.accepted_normal import ReferenceAddition, add_reference
+from assistant.records.ingestion import IngestReport, drop_references, images_in, ingest, mvtec_items
+from retrieval.errors import BadInput
+
+
+class ReferenceLibrary:
+    def __init__(self, workspace, scorer, thresholds):
+        """scorer: the `PatchScorer` that encodes references; thresholds: the `ClassThresholds` kept current."""
+        self.ws = workspace
+        self.scorer = scorer
+        self.thresholds = thresholds
+
+    def classes(self) -> dict[str, int]:
+        """Product classes in the store and their number of references."""
+        return self.ws.references.classes()
+
+    def items(self, folder: Path, class_name: str | None = None, layout: str = "folder") -> list[tuple[str, Path]]:
+        """(class, image) pairs to ingest: a folder of one class, or every CLASS/train/good (layout mvtec)."""
+        if layout == "mvtec":
+            if class_name:
+                raise BadInput("--class is not used with --layout mvtec (class names come from the folders)")
+            return mvtec_items(folder)
+        if not class_name:
+            raise BadInput("--class NAME is required with a folder of images (or use --layout mvtec)")
+        check_class_name(class_name)
+        return [(class_name, path) for path in images_in(folder)]
+
+    def ingest(self, items: list[tuple[str, Path]], skip_bad: bool = False, rebuild: bool = False,
+               batch_size: int = 16) -> IngestReport:
+        """Add (class, path) pairs as normal references; `rebuild` drops the whole store first."""
+        if rebuild:
+            drop_references(self.ws)
+        return ingest(self.ws, self.scorer, self.thresholds, items, skip_bad=skip_bad, batch_size=batch_size)
+
+    def accept(self, image_path: Path, class_name: str) -> ReferenceAddition:
+        """One inspected image joins its class's references; the class is recalibrated."""
+        return add_reference(self.ws, self.scorer, self.thresholds, image_path, class_name)
+
+    def calibration(self, class_name: str):
+        """The class's current `Calibration` (recomputed first if its references or settings changed)."""
+        return self.thresholds.current(class_name)
+
+
+def check_class_name(name: str) -> None:
+    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise BadInput(f"class name {name!r} may hold only letters, digits, '_', '-' and '.'")
