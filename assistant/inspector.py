@@ -75,7 +75,7 @@ class Inspector:
 
     def classes(self) -> dict[str, int]:
         """Product classes in the store and their number of references."""
-        return self.workspace.references.classes()
+        return self.references.classes()
 
     def warm_up(self) -> None:
         """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model."""

@@ -1,10 +1,15 @@
 """The open resources of one data home: encoders, stores, caches — each built on first use.
 
 Front ends build one `Workspace` and keep it (the server holds it for its lifetime), so weights load once.
+Other processes may use the same home at the same time (a CLI beside `normalcy serve`): every use case
+that touches the store runs inside `using_store()`, which holds the home's store lock, reopens the Chroma
+client when another process changed the store, and announces this process's own changes
+(`retrieval.store_lock`).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -12,12 +17,52 @@ from assistant.config import NormalcyConfig
 from assistant.home import Home
 from retrieval.errors import BadInput
 from retrieval.rule import load_rules_file
+from retrieval.store_lock import StoreLock
 
 
 class Workspace:
     def __init__(self, config: NormalcyConfig, home: Home):
         self.config = config
         self.home = home
+        self.lock = StoreLock(home.root)
+        self._client = None
+        self._dirty = False
+
+    @contextmanager
+    def using_store(self):
+        """Hold the store for one use case: the client is current on entry (reopened if another process
+        changed the store), and a change made inside is announced on exit. Re-entrant."""
+        with self.lock.held() as outer:
+            if outer:
+                self._refresh()
+            try:
+                yield self
+            finally:
+                if outer and self._dirty:
+                    self._announce()
+
+    def changed(self) -> None:
+        """The store was changed by this process (references or rules written)."""
+        if self.lock.depth:
+            self._dirty = True
+        else:
+            with self.using_store():
+                self._dirty = True
+
+    def _refresh(self) -> None:
+        from retrieval.chroma_client import SharedClients
+
+        client = SharedClients.get(self.home.store, self.config.retrieval.store, self.lock.generation())
+        if client is not self._client:
+            self._client = client
+            for opened in ("references", "rules"):
+                self.__dict__.pop(opened, None)
+
+    def _announce(self) -> None:
+        from retrieval.chroma_client import SharedClients
+
+        SharedClients.advance(self.home.store, self.lock.changed())
+        self._dirty = False
 
     @cached_property
     def encoder(self):
@@ -31,11 +76,12 @@ class Workspace:
 
         return TextEncoder()
 
-    @cached_property
+    @property
     def client(self):
-        from retrieval.chroma_client import open_client
-
-        return open_client(self.home.store, self.config.retrieval.store)
+        """The Chroma client of this home (shared in this process; see `using_store`)."""
+        if self._client is None:
+            self._refresh()
+        return self._client
 
     @cached_property
     def references(self):
@@ -59,7 +105,8 @@ class Workspace:
         from retrieval.rule_store import RuleStore
 
         store = RuleStore(self.client, self.text_encoder)
-        store.sync(self.rule_files_content())
+        if store.sync(self.rule_files_content()):
+            self.changed()
         return store
 
     def rule_files(self) -> list[Path]:

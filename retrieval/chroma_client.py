@@ -6,6 +6,7 @@ download a model).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from retrieval.config import StoreConfig
@@ -27,3 +28,45 @@ def open_client(path: Path, store: StoreConfig):
                                 "start it or unset retrieval.store.host to use the embedded store") from None
     Path(path).mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class SharedClients:
+    """One embedded Chroma client per store folder in this process, reopened when the store's generation
+    (`store_lock.StoreLock`) says another process changed it. Every Workspace of a folder in this
+    process shares that client, so a change made here is seen by all of them at once."""
+
+    _clients: dict[str, tuple[object, str]] = {}      # folder -> (client, generation it reflects)
+    _guard = threading.Lock()
+
+    @classmethod
+    def get(cls, path: Path, store: StoreConfig, generation: str):
+        if store.host:
+            return open_client(path, store)
+        key = str(Path(path).resolve())
+        with cls._guard:
+            known = cls._clients.get(key)
+            if known is not None and known[1] == generation:
+                return known[0]
+            if known is not None:
+                _close(known[0])
+            client = open_client(path, store)
+            cls._clients[key] = (client, generation)
+            return client
+
+    @classmethod
+    def advance(cls, path: Path, generation: str) -> None:
+        """This process changed the store itself: its client is current at the new generation."""
+        key = str(Path(path).resolve())
+        with cls._guard:
+            if key in cls._clients:
+                cls._clients[key] = (cls._clients[key][0], generation)
+
+
+def _close(client) -> None:
+    """Release a stale embedded client so the next one loads the index from disk anew."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    client.close()
+    stale = SharedSystemClient._identifier_to_system.pop(getattr(client, "_identifier", ""), None)
+    if stale is not None:          # another client object of this folder still held it: stop it anyway
+        stale.stop()

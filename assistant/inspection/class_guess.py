@@ -25,16 +25,17 @@ class ClassGuess:
 
 def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
     """image: RGB PIL image; scorer: the `PatchScorer` that embeds it. Raises EmptyStore when there is no reference to compare with."""
-    store = workspace.references
-    counts = store.classes()
-    if not counts:
-        raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
-                         "`normalcy ingest DIR --class NAME` before using the automatic class")
-    _, embeddings = scorer.featurize([image])
-    got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
-                                 n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
-    neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
-    return vote(neighbours)
+    with workspace.using_store():
+        store = workspace.references
+        counts = store.classes()
+        if not counts:
+            raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
+                             "`normalcy ingest DIR --class NAME` before using the automatic class")
+        _, embeddings = scorer.featurize([image])
+        got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
+                                     n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
+        neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
+        return vote(neighbours)
 
 
 def vote(neighbours: list[tuple[str, float]]) -> ClassGuess:

@@ -33,27 +33,29 @@ class ClassThresholds:
 
     def current(self, class_name: str) -> Calibration:
         """The class's calibration, recomputed first if its references or settings changed."""
-        fingerprint = self.ws.references.fingerprint(class_name)
-        known = self.stored().get(class_name)
-        if known:
-            calibration = Calibration(**known)
-            if calibration.is_current(fingerprint, self.settings):
-                return calibration
-        return self.recalibrate(class_name, fingerprint)
+        with self.ws.using_store():
+            fingerprint = self.ws.references.fingerprint(class_name)
+            known = self.stored().get(class_name)
+            if known:
+                calibration = Calibration(**known)
+                if calibration.is_current(fingerprint, self.settings):
+                    return calibration
+            return self.recalibrate(class_name, fingerprint)
 
     def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
-        cfg = self.ws.config.retrieval
-        references, embeddings = self.ws.references.of_class(class_name, with_embeddings=True)
-        if len(references) < MIN_REFERENCES:
-            raise BadInput(f"class {class_name!r} has {len(references)} reference(s); calibration needs at least "
-                           f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
-        scores = [self._leave_one_out(i, references, embeddings)
-                  for i in spread_indices(len(references), cfg.calibration.max_references)]
-        threshold, mean, std = threshold_from_scores(np.array(scores), cfg.calibration.z)
-        calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
-                                  fingerprint or self.ws.references.fingerprint(class_name), self.settings)
-        self._save(calibration)
-        return calibration
+        with self.ws.using_store():
+            cfg = self.ws.config.retrieval
+            references, embeddings = self.ws.references.of_class(class_name, with_embeddings=True)
+            if len(references) < MIN_REFERENCES:
+                raise BadInput(f"class {class_name!r} has {len(references)} reference(s); calibration needs at least "
+                               f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
+            scores = [self._leave_one_out(i, references, embeddings)
+                      for i in spread_indices(len(references), cfg.calibration.max_references)]
+            threshold, mean, std = threshold_from_scores(np.array(scores), cfg.calibration.z)
+            calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
+                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings)
+            self._save(calibration)
+            return calibration
 
     def _leave_one_out(self, index: int, references, embeddings: np.ndarray) -> float:
         """Score reference `index` against its k nearest other references, as a query would be scored."""

@@ -96,12 +96,13 @@ class EvidenceGatherer:
     def gather(self, query: LoadedImage, class_name: str, question: str | None = None,
                k: int | None = None, with_rules: bool = True, exclude: set[str] = frozenset()) -> Evidence:
         """Evidence for one query; `exclude` keeps given reference sha256s out (leave-one-out)."""
-        cfg = self.ws.config.retrieval
-        self.ws.references.require_class(class_name)
-        calibration = self.thresholds.current(class_name)
-        features, embeddings = self.scorer.featurize([query.image])
-        references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
-        grid = self.scorer.score_grid(features[0], references)
-        score = anomaly_map.image_score(grid, cfg.map.top_fraction)
-        rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
-        return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)
+        with self.ws.using_store():
+            cfg = self.ws.config.retrieval
+            self.ws.references.require_class(class_name)
+            calibration = self.thresholds.current(class_name)
+            features, embeddings = self.scorer.featurize([query.image])
+            references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
+            grid = self.scorer.score_grid(features[0], references)
+            score = anomaly_map.image_score(grid, cfg.map.top_fraction)
+            rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
+            return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)

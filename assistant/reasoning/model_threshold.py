@@ -44,17 +44,18 @@ class ModelThresholds:
         return entry["threshold"]
 
     def _normal_probabilities(self, class_name: str, ask) -> list[float]:
-        references = self.ws.references.of_class(class_name)
-        picked = spread_indices(len(references), self.ws.config.vlm.calibration_samples)
-        values = []
-        for index in picked:
-            reference = references[index]
-            query = load_image(self.ws.home.references / f"{reference.sha256}.png", self.ws.config.inputs)
-            evidence = self.gatherer.gather(query, class_name, exclude={reference.sha256})
-            answer = ask(evidence)
-            if answer.p_anomalous is not None:
-                values.append(float(answer.p_anomalous))
-        return values
+        with self.ws.using_store():
+            references = self.ws.references.of_class(class_name)
+            picked = spread_indices(len(references), self.ws.config.vlm.calibration_samples)
+            values = []
+            for index in picked:
+                reference = references[index]
+                query = load_image(self.ws.home.references / f"{reference.sha256}.png", self.ws.config.inputs)
+                evidence = self.gatherer.gather(query, class_name, exclude={reference.sha256})
+                answer = ask(evidence)
+                if answer.p_anomalous is not None:
+                    values.append(float(answer.p_anomalous))
+            return values
 
     def _save(self, data: dict) -> None:
         write_text(self.path, json.dumps(data, indent=2, sort_keys=True))

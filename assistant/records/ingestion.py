@@ -93,7 +93,8 @@ def ingest(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_ba
 
     report = IngestReport()
     checked = validate(items, workspace.config.inputs, skip_bad, report)
-    todo = pending(workspace.references, checked, report)
+    with workspace.using_store():
+        todo = pending(workspace.references, checked, report)
     with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
@@ -107,6 +108,7 @@ def ingest(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_ba
 
 
 def _commit(workspace, scorer, batch: list[tuple[str, Path, str]]) -> None:
+    """Encode a batch, cache its features and copies, then add its records (holding the store)."""
     images = [load_image(path, workspace.config.inputs) for _, path, _ in batch]
     for (_, path, sha), image in zip(batch, images):
         if image.sha256 != sha:
@@ -117,19 +119,23 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]]) -> None:
         workspace.features.put(image.sha256, feats.numpy())
         save_copy(workspace.home.references, image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
-    workspace.references.add(references, embeddings)
+    with workspace.using_store():
+        workspace.references.add(references, embeddings)
+        workspace.changed()
 
 
 def drop_references(workspace) -> None:
     """Remove every reference record and the calibration (`ingest --rebuild`, e.g. after changing encoder);
     cached features and copies stay, keyed by encoder id and sha256, so a re-ingest reuses them."""
-    from retrieval.reference_store import COLLECTION
+    with workspace.using_store():
+        from retrieval.reference_store import COLLECTION
 
-    client = workspace.client
-    if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
-        client.delete_collection(COLLECTION)
-    workspace.home.calibration.unlink(missing_ok=True)
-    workspace.reopen_references()
+        client = workspace.client
+        if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
+            client.delete_collection(COLLECTION)
+        workspace.home.calibration.unlink(missing_ok=True)
+        workspace.reopen_references()
+        workspace.changed()
 
 
 def save_copy(folder: Path, image: LoadedImage) -> Path:

@@ -22,7 +22,8 @@ class ReferenceLibrary:
 
     def classes(self) -> dict[str, int]:
         """Product classes in the store and their number of references."""
-        return self.ws.references.classes()
+        with self.ws.using_store():
+            return self.ws.references.classes()
 
     def items(self, folder: Path, class_name: str | None = None, layout: str = "folder") -> list[tuple[str, Path]]:
         """(class, image) pairs to ingest: a folder of one class, or every CLASS/train/good (layout mvtec)."""

@@ -36,7 +36,8 @@ class RuleBook:
 
     def list(self, class_name: str | None = None) -> list[Rule]:
         """The rules in the store (synced from every rule file), of a class and those for every class."""
-        return self.ws.rules.list(class_name)
+        with self.ws.using_store():
+            return self.ws.rules.list(class_name)
 
     def entries(self, class_name: str | None = None) -> list[BookEntry]:
         """Rules of a class (and those for every class, "*"), from the files, shipped ones first."""
@@ -81,8 +82,10 @@ class RuleBook:
         raise BadInput(f"there is no rule {rule_id}; pick one from the list")
 
     def _save(self, rules: list[Rule]) -> None:
-        save_rules_file(self.path, rules)
-        self.ws.rules.sync(self.ws.rule_files_content())
+        with self.ws.using_store():
+            save_rules_file(self.path, rules)
+            self.ws.rules.sync(self.ws.rule_files_content())
+            self.ws.changed()
 
 
 def next_id(class_name: str, kind: str, taken: set[str]) -> str:
