@@ -16,6 +16,7 @@ import numpy as np
 from retrieval.errors import EmptyStore, EncoderMismatch, UnknownClass
 
 COLLECTION = "references"
+REBUILD_COLLECTION = "references-rebuild"     # a rebuild fills this one, then takes the name above
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ class Reference:
 
 
 class ReferenceStore:
-    def __init__(self, client, encoder_id: str, location: str = "the store"):
+    def __init__(self, client, encoder_id: str, location: str = "the store", name: str = COLLECTION):
         self.encoder_id = encoder_id
         self.location = location
         existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-        if COLLECTION in existing:
-            self.collection = client.get_collection(COLLECTION)
+        if name in existing:
+            self.collection = client.get_collection(name)
             built_with = (self.collection.metadata or {}).get("encoder")
             if built_with != encoder_id:
                 raise EncoderMismatch(
@@ -51,7 +52,7 @@ class ReferenceStore:
                     "or configure the encoder it was built with")
         else:
             self.collection = client.create_collection(
-                COLLECTION, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
+                name, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
                 embedding_function=None)
 
     def existing(self, ids: list[str]) -> set[str]:

@@ -13,7 +13,9 @@ import click
 @click.option("--layout", type=click.Choice(["folder", "mvtec"]), default="folder", show_default=True,
               help="folder: FOLDER holds images of one class; mvtec: ingest every CLASS/train/good.")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable files (listed at the end) instead of stopping.")
-@click.option("--rebuild", is_flag=True, help="Drop the whole reference store first (e.g. after changing encoder).")
+@click.option("--rebuild", is_flag=True,
+              help="Replace the whole store with these images (e.g. after changing encoder); built beside the "
+                   "old store and swapped in at the end, so a failure leaves the old one as it was.")
 @click.pass_obj
 def ingest(obj, folder, class_name, layout, skip_bad, rebuild):
     """Ingest normal reference images (re-running is a no-op for images already stored)."""

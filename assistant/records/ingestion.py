@@ -89,25 +89,51 @@ def ingest(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_ba
            batch_size: int = 16) -> IngestReport:
     """Ingest (class, path) pairs; returns what was added, skipped and rejected.
     scorer: the `PatchScorer` that encodes them; thresholds: the `ClassThresholds` recalibrated after."""
-    from tqdm import tqdm
-
     report = IngestReport()
     checked = validate(items, workspace.config.inputs, skip_bad, report)
     with workspace.using_store():
         todo = pending(workspace.references, checked, report)
-    with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
-            _commit(workspace, scorer, batch)
-            for class_name, _, _ in batch:
-                report.added[class_name] = report.added.get(class_name, 0) + 1
-            bar.update(len(batch))
+    _commit_all(workspace, scorer, todo, report, lambda: workspace.references, batch_size)
     for class_name in sorted(report.added):
         thresholds.recalibrate(class_name)
     return report
 
 
-def _commit(workspace, scorer, batch: list[tuple[str, Path, str]]) -> None:
+def rebuild(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_bad: bool = False,
+            batch_size: int = 16) -> IngestReport:
+    """The store rebuilt from `items` only (e.g. after changing encoder), built beside the old one and
+    swapped in at the end: a bad file, an error or Ctrl+C before the swap leaves the old store and its
+    calibration exactly as they were."""
+    from retrieval.reference_store import REBUILD_COLLECTION, ReferenceStore
+
+    report = IngestReport()
+    checked = validate(items, workspace.config.inputs, skip_bad, report)   # every file, before any write
+    with workspace.using_store():
+        _drop_collection(workspace.client, REBUILD_COLLECTION)             # a leftover of an interrupted run
+        side = ReferenceStore(workspace.client, workspace.encoder.id, str(workspace.home.root), REBUILD_COLLECTION)
+        todo = pending(side, checked, report)
+    _commit_all(workspace, scorer, todo, report, lambda: side, batch_size)
+    with workspace.using_store():
+        _swap_in(workspace, side)
+    for class_name in sorted(report.added):
+        thresholds.recalibrate(class_name)
+    return report
+
+
+def _commit_all(workspace, scorer, todo, report: IngestReport, store, batch_size: int) -> None:
+    """Commit `todo` in batches into `store()` (the reference store to add to), counting into `report`."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            _commit(workspace, scorer, batch, store)
+            for class_name, _, _ in batch:
+                report.added[class_name] = report.added.get(class_name, 0) + 1
+            bar.update(len(batch))
+
+
+def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> None:
     """Encode a batch, cache its features and copies, then add its records (holding the store)."""
     images = [load_image(path, workspace.config.inputs) for _, path, _ in batch]
     for (_, path, sha), image in zip(batch, images):
@@ -120,22 +146,24 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]]) -> None:
         save_copy(workspace.home.references, image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     with workspace.using_store():
-        workspace.references.add(references, embeddings)
+        store().add(references, embeddings)
         workspace.changed()
 
 
-def drop_references(workspace) -> None:
-    """Remove every reference record and the calibration (`ingest --rebuild`, e.g. after changing encoder);
-    cached features and copies stay, keyed by encoder id and sha256, so a re-ingest reuses them."""
-    with workspace.using_store():
-        from retrieval.reference_store import COLLECTION
+def _swap_in(workspace, side) -> None:
+    """The rebuilt collection takes the references' name; the old one and its calibration go."""
+    from retrieval.reference_store import COLLECTION
 
-        client = workspace.client
-        if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
-            client.delete_collection(COLLECTION)
-        workspace.home.calibration.unlink(missing_ok=True)
-        workspace.reopen_references()
-        workspace.changed()
+    _drop_collection(workspace.client, COLLECTION)
+    side.collection.modify(name=COLLECTION)
+    workspace.home.calibration.unlink(missing_ok=True)
+    workspace.reopen_references()
+    workspace.changed()
+
+
+def _drop_collection(client, name: str) -> None:
+    if name in {getattr(c, "name", c) for c in client.list_collections()}:
+        client.delete_collection(name)
 
 
 def save_copy(folder: Path, image: LoadedImage) -> Path:

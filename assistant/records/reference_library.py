@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.records.accepted_normal import ReferenceAddition, add_reference
-from assistant.records.ingestion import IngestReport, drop_references, images_in, ingest, mvtec_items
+from assistant.records.ingestion import IngestReport, images_in, ingest, mvtec_items
+from assistant.records.ingestion import rebuild as rebuild_store
 from retrieval.errors import BadInput
 
 
@@ -38,10 +39,10 @@ class ReferenceLibrary:
 
     def ingest(self, items: list[tuple[str, Path]], skip_bad: bool = False, rebuild: bool = False,
                batch_size: int = 16) -> IngestReport:
-        """Add (class, path) pairs as normal references; `rebuild` drops the whole store first."""
-        if rebuild:
-            drop_references(self.ws)
-        return ingest(self.ws, self.scorer, self.thresholds, items, skip_bad=skip_bad, batch_size=batch_size)
+        """Add (class, path) pairs as normal references; `rebuild`: the store holds these only afterwards
+        (built beside the old store, which stays as it was if anything fails)."""
+        run = rebuild_store if rebuild else ingest
+        return run(self.ws, self.scorer, self.thresholds, items, skip_bad=skip_bad, batch_size=batch_size)
 
     def accept(self, image_path: Path, class_name: str) -> ReferenceAddition:
         """One inspected image joins its class's references; the class is recalibrated."""
