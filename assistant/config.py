@@ -43,6 +43,8 @@ class VLMConfig:
       the server's json_schema response format on the openai backend).
     strategy: prompting strategy (naive, class, rules, reference, rules_reference, overlay).
     fusion_weight: weight of the model's calibrated P(anomalous) in the fused anomaly score (0 = map only).
+    review_margin: when the model's answer and the fused score disagree by more than this (a PASS at a
+      score >= 1 + margin, a FAIL at a score < 1 - margin), the verdict is "needs_review".
     calibration_samples: normal references the model is run on to calibrate its P(anomalous) per class.
     overlay_style: which overlay the model is shown (heatmap, contour, box, all).
     reference_images: how many of the k retrieved references are shown to the model (the map uses all k).
@@ -57,6 +59,7 @@ class VLMConfig:
     guided: bool = True
     strategy: str = "overlay"
     fusion_weight: float = 0.5
+    review_margin: float = 0.25
     calibration_samples: int = 6
     overlay_style: str = "heatmap"
     reference_images: int = 2

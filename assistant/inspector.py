@@ -159,15 +159,23 @@ class Inspector:
         return self.conclude(evidence, question, strategy, log, options)
 
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
-        """A follow-up question, answered as a stream of text deltas, with the images still in context."""
-        if inspection.session is None:
-            pieces = [follow_up_answer(inspection.evidence, question, self.workspace.rules)]
+        """A follow-up question, answered as a stream of text deltas, with the images still in context.
+        A stream that breaks or is cancelled leaves no trace: neither in the model's history nor in the log."""
+        session = inspection.session
+        if session is None:
+            pieces = iter([follow_up_answer(inspection.evidence, question, self.workspace.rules)])
         else:
-            pieces = inspection.session.ask_stream(question)
+            mark, pieces = len(session.history), session.ask_stream(question)
         answer = []
-        for piece in pieces:
-            answer.append(piece)
-            yield piece
+        try:
+            for piece in pieces:
+                answer.append(piece)
+                yield piece
+        except BaseException:                       # GeneratorExit (cancelled), a dead server, Ctrl+C
+            if session is not None:
+                pieces.close()                      # its own cleanup first, then the half turn goes
+                session.history = session.history[:mark]
+            raise
         self._turn(inspection, question, "".join(answer))
 
     def look_closer(self, inspection: Inspection, question: str | None = None) -> str:
@@ -207,13 +215,15 @@ class Inspector:
         re-gathered from the stored image (and, with a model, its conversation resumed)."""
         past = self.history.get(inspection_id, owner)
         record = past.record
-        evidence = self.gather(self.log.image_path(record["image"]), record["class"], record.get("question"))
+        options = InspectOptions.from_dict(record["options"]) if record.get("options") else None
+        evidence = self.gather(self.log.image_path(record["image"]), record["class"], record.get("question"), options)
         verdict = Verdict(**record["verdict"])
         session = None
         if self.reasoner is not None:
             from assistant.reasoning.resumed_session import resume_session
 
-            session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"))
+            session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"),
+                                     options)
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
 
     def focus_crop(self, inspection: Inspection):

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 DEFAULT_QUESTION = "Is this part defective, and why?"   # asked when the operator asks nothing
 
-STATUSES = ("ok", "unparsed", "vision_only")
+STATUSES = ("ok", "unparsed", "vision_only", "needs_review")
 
 # What the language model must answer: the source paper's verdict.
 MODEL_SCHEMA = {
@@ -37,6 +37,10 @@ class Verdict:
     model_score: P(correctness = 0) read from the language model's logits, when a model answered.
     defect_box: [x0, y0, x1, y1] of the hottest region in image pixels, or None when nothing is hot.
     references / rules: the evidence used (JSON-ready dicts).
+    status "needs_review": the model's answer and the calibrated fused score disagree beyond the
+      configured margin; correctness is then 0 (the part is held) and `notice` says why.
+    region_check: where the model's reasoning names a region, whether the map agrees (see
+      `reasoning.region_check`); None when it names none or no model answered.
     """
 
     reasoning: str
@@ -54,6 +58,7 @@ class Verdict:
     model: str | None = None
     raw_text: str | None = None
     notice: str | None = None
+    region_check: dict | None = None
 
     def __post_init__(self):
         if self.correctness not in (0, 1):
@@ -73,5 +78,7 @@ class Verdict:
 
 
 def verdict_label(verdict: dict) -> str:
-    """The one PASS / FAIL label of a verdict (its dict form, as logged and shown)."""
+    """The one PASS / FAIL / NEEDS REVIEW label of a verdict (its dict form, as logged and shown)."""
+    if verdict.get("status") == "needs_review":
+        return "NEEDS REVIEW"
     return "PASS" if verdict["correctness"] == 1 else "FAIL"

@@ -15,7 +15,8 @@ from assistant.verdict import verdict_label
 
 DISPLAY_MIN_SIDE = 320
 STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
-                "vision_only": "vision-only (no language model)"}
+                "vision_only": "vision-only (no language model)",
+                "needs_review": "model and evidence disagree: held for review"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def empty_card() -> str:
 def verdict_card(verdict: dict) -> str:
     """PASS/FAIL, the score against the class threshold, who decided, and the reasoning."""
     label = verdict_label(verdict)
-    css = "nc-pass" if label == "PASS" else "nc-fail"
+    css = {"PASS": "nc-pass", "NEEDS REVIEW": "nc-review"}.get(label, "nc-fail")
     score = float(verdict["anomaly_score"])
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
@@ -73,7 +74,17 @@ def verdict_card(verdict: dict) -> str:
             f'<div class="nc-score">score <b>{score:.2f}</b> × threshold '
             f'(1.00 = threshold {float(verdict["threshold"]):.4g}; {"below" if score < 1 else "at or above"})</div>'
             f'<div class="nc-meta">{escape(verdict["class_name"])} · {escape(decided)}{model}{box}</div>'
-            f'<div class="nc-reasoning">{reasoning}</div></div>')
+            f'{_review_lines(verdict)}<div class="nc-reasoning">{reasoning}</div></div>')
+
+
+def _review_lines(verdict: dict) -> str:
+    """Why a verdict is held for review, and whether the model's named region matches the map."""
+    lines = [escape(verdict["notice"])] if verdict.get("status") == "needs_review" and verdict.get("notice") else []
+    check = verdict.get("region_check")
+    if check:
+        agrees = "matches" if check["agrees"] else "does not match"
+        lines.append(f"The region the model names ({escape(str(check['named']))}) {agrees} the anomaly map.")
+    return "".join(f'<div class="nc-meta">{line}</div>' for line in lines)
 
 
 def rules_table(rules: list[dict], switched_off: bool = False) -> str:

@@ -36,5 +36,10 @@ def render_verdict(verdict, image: Path) -> str:
              f"score {verdict.anomaly_score:.2f} x threshold  ({verdict.status})"]
     if verdict.defect_box:
         lines.append(f"  defect box: {verdict.defect_box}")
+    if verdict.status == "needs_review":
+        lines.append(f"  {verdict.notice}")
+    if verdict.region_check:
+        agrees = "agrees with" if verdict.region_check["agrees"] else "does NOT agree with"
+        lines.append(f"  the region the model names ({verdict.region_check['named']}) {agrees} the anomaly map")
     lines += ["  " + line for line in verdict.reasoning.splitlines()]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ Rules are retrieved only when a strategy puts them in the prompt (vision-only de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -70,8 +71,9 @@ class Evaluation:
         shas = {sample: file_sha256(sample.path) for sample in self.samples}
         fingerprints = prepare_references(self.inspector, self.dataset, shas)
         model_id = self._model_id()
+        prompt_inputs = self._prompt_inputs() if model_id else ""
         self.hashes = {c: {"evidence": config_hash(self.config, fp),
-                           "model": config_hash(self.config, fp, model_id) if model_id else None}
+                           "model": config_hash(self.config, fp, model_id, prompt_inputs) if model_id else None}
                        for c, fp in fingerprints.items()}
         self._evaluate_all(shas)
         results = self._results(shas)
@@ -88,7 +90,17 @@ class Evaluation:
         if not self.plan.model_strategies:
             return None
         backend = self.inspector.backend
-        return f"{backend.name}|{self.config.vlm.model or ''}"
+        return f"{backend.name}|{self.config.vlm.model or ''}|{model_weights_id(backend)}"
+
+    def _prompt_inputs(self) -> str:
+        """Digest of the rule texts, the prompt templates and the text encoder's id: editing a rule or a
+        template, or swapping the text encoder, makes every model verdict stale."""
+        from assistant.reasoning.prompt_builder import templates_digest
+
+        workspace = self.inspector.workspace
+        rules = sorted(f"{rule.id}:{rule.digest}" for rule in workspace.rule_files_content())
+        text = "\n".join([*rules, templates_digest(), workspace.text_encoder.id])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _hash(self, class_name: str, strategy: str) -> str:
         return self.hashes[class_name]["evidence" if strategy == VISION_ONLY else "model"]
@@ -167,3 +179,15 @@ def run_evaluation(dataset, out_dir, config, strategies=(), *, inspector_for, li
     plan = resolve_strategies(strategies, has_model, config.vlm.strategy)
     return Evaluation(dataset, out_dir, config, plan, inspector_for=inspector_for, limit=limit, seed=seed,
                       backend=backend).run()
+
+
+def model_weights_id(backend) -> str:
+    """A digest of a local model's weight files (the whole bytes, cached per file), or the server URL of
+    a served one: a result cached with other weights of the same name is never reused."""
+    from retrieval.encoders.image_encoder import weights_digest
+
+    folder = getattr(getattr(backend, "preset", None), "local_path", None)
+    if folder is None:
+        return str(getattr(backend, "url", "") or "unknown-weights")
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".pt", ".gguf"))
+    return hashlib.sha256("|".join(f"{p.name}:{weights_digest(p)}" for p in files).encode()).hexdigest()[:16]

@@ -31,12 +31,15 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def config_hash(config, references_fingerprint: str, model_id: str | None = None) -> str:
-    """What a result depends on besides the image: settings and reference set (+ model, if one answers)."""
+def config_hash(config, references_fingerprint: str, model_id: str | None = None, prompt_inputs: str = "") -> str:
+    """What a result depends on besides the image: settings and reference set (+ model, if one answers).
+    prompt_inputs: a digest of everything else a model's answer depends on — rule texts, prompt
+    templates, the text encoder that ranks the rules (see `Evaluation._prompt_inputs`)."""
     parts = {"retrieval": dataclasses.asdict(config.retrieval), "inputs": dataclasses.asdict(config.inputs),
              "references": references_fingerprint}
     if model_id is not None:
-        parts.update(vlm=dataclasses.asdict(config.vlm), model=model_id, rules_dir=config.rules_dir)
+        parts.update(vlm=dataclasses.asdict(config.vlm), model=model_id, rules_dir=config.rules_dir,
+                     prompt_inputs=prompt_inputs)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 

@@ -7,6 +7,7 @@ status "unparsed", keeps the raw text, and decides from the anomaly evidence.
 
 from __future__ import annotations
 
+from assistant.reasoning.region_check import region_check
 from assistant.verdict import Verdict
 
 UNPARSED_REASONING = ("The language model's answer could not be read as a verdict (its raw text is kept). "
@@ -71,21 +72,40 @@ class ModelReasoner:
         return f"{self.backend.name}|{chosen.name}|refs={vlm.reference_images}|{vlm.overlay_style}"
 
     def _build(self, evidence, answer, vlm, chosen) -> Verdict:
-        from assistant.reasoning.score_fusion import fuse
-
-        weight = vlm.fusion_weight
-        p_threshold = 0.5
-        if answer.p_anomalous is not None and weight > 0:
-            p_threshold = self.thresholds.threshold(evidence.class_name, self._setting(vlm, chosen),
-                                                    lambda normal: self._answer(normal, vlm, chosen))
-        score = fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold, weight)
+        score = self._fused_score(evidence, answer, vlm, chosen)
         parsed = answer.status == "ok"
+        correctness, status, notice = (answer.correctness, "ok", None) if parsed else \
+            (int(score < 1.0), answer.status, answer.problem)
+        disagreement = disagreement_notice(correctness, score, vlm.review_margin) if parsed else None
+        if disagreement:
+            correctness, status, notice = 0, "needs_review", disagreement
         return Verdict(
             reasoning=answer.reasoning if parsed else UNPARSED_REASONING.format(score=score),
-            correctness=answer.correctness if parsed else int(score < 1.0),
-            anomaly_score=round(score, 4), threshold=round(evidence.threshold, 6), status=answer.status,
-            class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
+            correctness=correctness, anomaly_score=round(score, 4), threshold=round(evidence.threshold, 6),
+            status=status, class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
             image_sha256=evidence.query.sha256, references=[r.to_dict() for r in evidence.references],
             rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box,
-            model_score=answer.p_anomalous, model=self.backend.name, raw_text=answer.raw_text,
-            notice=None if parsed else answer.problem)
+            model_score=answer.p_anomalous, model=self.backend.name, raw_text=answer.raw_text, notice=notice,
+            region_check=region_check(answer.reasoning, evidence.defect_box, evidence.peak, evidence.query.size)
+            if parsed else None)
+
+    def _fused_score(self, evidence, answer, vlm, chosen) -> float:
+        """The map score and the model's calibrated P(anomalous), fused (1.0 = threshold)."""
+        from assistant.reasoning.score_fusion import fuse
+
+        p_threshold = 0.5
+        if answer.p_anomalous is not None and vlm.fusion_weight > 0:
+            p_threshold = self.thresholds.threshold(evidence.class_name, self._setting(vlm, chosen),
+                                                    lambda normal: self._answer(normal, vlm, chosen))
+        return fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold, vlm.fusion_weight)
+
+
+def disagreement_notice(correctness: int, score: float, margin: float) -> str | None:
+    """Why the model's answer contradicts the fused score beyond `margin`, or None when they agree."""
+    if correctness == 1 and score >= 1.0 + margin:
+        return (f"The model answered normal, but the evidence scores {score:.2f} x the class threshold "
+                f"(review margin {margin:.2f}): held for review by a person.")
+    if correctness == 0 and score < 1.0 - margin:
+        return (f"The model answered defective, but the evidence scores only {score:.2f} x the class "
+                f"threshold (review margin {margin:.2f}): held for review by a person.")
+    return None

@@ -72,6 +72,16 @@ def templates(name: str) -> dict:
     return data
 
 
+def templates_digest() -> str:
+    """sha256 (16 hex digits) of every prompt template file: what a model's answers depend on."""
+    import hashlib
+
+    folder = resources.files("assistant.reasoning.prompts")
+    texts = sorted((entry.name, entry.read_text(encoding="utf-8")) for entry in folder.iterdir()
+                   if entry.name.endswith(".yaml"))
+    return hashlib.sha256(repr(texts).encode()).hexdigest()[:16]
+
+
 def render(group: str, *path: str, **values) -> str:
     """Fill the template at `group.path...` (e.g. "inspection", "rule_groups", "defect").
 

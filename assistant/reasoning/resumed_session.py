@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 
 
-def resume_session(reasoner, evidence, verdict: dict, turns: list[tuple[str, str]], question: str | None):
-    """-> a `Session` positioned after the logged verdict and turns."""
+def resume_session(reasoner, evidence, verdict: dict, turns: list[tuple[str, str]], question: str | None,
+                   options=None):
+    """-> a `Session` positioned after the logged verdict and turns, prompted with the logged `options`
+    (`InspectOptions` the inspection was made with; None: the configured ones)."""
     from assistant.vlm.messages import assistant, user
 
-    session = reasoner.session(evidence, question)
+    session = reasoner.session(evidence, question, options=options)
     answer = {"reasoning": verdict["reasoning"], "correctness": verdict["correctness"]}
     session.history.append(assistant(json.dumps(answer)))
     for asked, answered in turns:

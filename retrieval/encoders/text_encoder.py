@@ -32,9 +32,19 @@ class TextEncoder:
         if not (folder / "config.json").is_file():
             raise MissingWeights(f"no sentence-transformers model at {folder} (config.json missing)")
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.id = f"sentence-transformers:{folder.name}"
+        self.id = f"sentence-transformers:{folder.name}@{_weights_digest(folder)}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True,
                                     show_progress_bar=False, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _weights_digest(folder: Path) -> str:
+    """The weights file's digest, so swapped weights of the same name get another id."""
+    from retrieval.encoders.image_encoder import weights_digest
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / name).is_file():
+            return weights_digest(folder / name)
+    return "unknown-weights"

@@ -87,3 +87,34 @@ def test_result_keys_change_with_what_a_result_depends_on():
     assert len({vision, config_hash(config, "refs-2"), config_hash(config, "refs-1", "model-a"),
                 config_hash(config, "refs-1", "model-b")}) == 4
     assert result_key("sha", "brick", "naive", vision) != result_key("sha", "brick", "class", vision)
+
+
+def test_model_results_go_stale_with_rule_texts_templates_text_encoder_and_weights(tmp_path):
+    """Edited rules or swapped weights must never reuse cached model verdicts."""
+    import dataclasses
+    import shutil
+    from types import SimpleNamespace
+
+    from assistant.evaluation.harness import Evaluation, model_weights_id
+    from assistant.home import Home
+    from assistant.workspace import Workspace
+
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(NormalcyConfig().rules_dir), rules)
+    config = dataclasses.replace(NormalcyConfig(), rules_dir=str(rules))
+    evaluation = SimpleNamespace(inspector=SimpleNamespace(workspace=Workspace(config, Home(tmp_path / "home"))))
+    before = Evaluation._prompt_inputs(evaluation)
+    demo = rules / "demo.yaml"
+    demo.write_text(demo.read_text().replace("scratch", "scrape", 1))
+    after = Evaluation._prompt_inputs(evaluation)
+    assert before != after
+    assert config_hash(config, "refs", "m", before) != config_hash(config, "refs", "m", after)
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights-a")
+    backend = SimpleNamespace(preset=SimpleNamespace(local_path=folder))
+    first = model_weights_id(backend)
+    (folder / "model.safetensors").write_bytes(b"weights-b")
+    assert model_weights_id(backend) != first
+    assert model_weights_id(SimpleNamespace(url="http://127.0.0.1:8000/v1")) == "http://127.0.0.1:8000/v1"
