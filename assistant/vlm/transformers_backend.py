@@ -43,7 +43,7 @@ class TransformersBackend:
         self.model = model
         self.context_tokens = getattr(model.config.get_text_config(), "max_position_embeddings", None)
         self._pairs = digit_pairs(self.tokenizer)
-        self._greedy = _greedy_config(model)
+        self._greedy, self._penalty = _greedy_config(model)
         self._guided = None
 
     @classmethod
@@ -103,7 +103,7 @@ class TransformersBackend:
         start = time.perf_counter()
         inputs = self.encode(messages)
         recorder = ValueLogitsRecorder(self._pairs)
-        processors = [recorder] + (self.guided_json().processors(budget) if guided else [])
+        processors = [recorder, *self._penalties()] + (self.guided_json().processors(budget) if guided else [])
         with torch.inference_mode():
             output = self.model.generate(**inputs, generation_config=self._config(budget),
                                          logits_processor=processors)
@@ -124,6 +124,7 @@ class TransformersBackend:
         stop = threading.Event()
         failure: list[BaseException] = []
         kwargs = dict(inputs, generation_config=self._config(max_new_tokens), streamer=streamer,
+                      logits_processor=self._penalties(),
                       stopping_criteria=[lambda ids, scores, **kw: stop.is_set()])
         worker = threading.Thread(target=self._run_streaming, args=(kwargs, streamer, failure), daemon=True)
         worker.start()
@@ -134,6 +135,12 @@ class TransformersBackend:
             worker.join()
         if failure:
             raise failure[0]
+
+    def _penalties(self) -> list:
+        """The model's own repetition penalty, applied after the value-logits recorder (see _greedy_config)."""
+        from transformers import RepetitionPenaltyLogitsProcessor
+
+        return [RepetitionPenaltyLogitsProcessor(self._penalty)] if self._penalty != 1.0 else []
 
     def _config(self, max_new_tokens: int | None):
         """The greedy generation config with this call's token budget."""
@@ -221,16 +228,23 @@ def _float_dtype(model):
 
 
 def _greedy_config(model):
-    """The model's generation config with sampling switched off (sampling settings reset to defaults)."""
+    """(generation config with sampling switched off, the model's repetition penalty).
+
+    The penalty (Qwen2.5-VL ships 1.05) is taken out of the config and applied as an explicit logits
+    processor after the value-logits recorder, so P(anomalous) is read from the model's own logits
+    and not from scores the penalty has bent (it penalises the "0"/"1" the prompt itself contains).
+    """
     import copy
 
     config = copy.deepcopy(model.generation_config)
+    penalty = float(config.repetition_penalty or 1.0)
+    config.repetition_penalty = 1.0
     config.do_sample = False
     config.temperature, config.top_p, config.top_k, config.min_p = 1.0, 1.0, 50, None
     if config.pad_token_id is None:
         eos = config.eos_token_id
         config.pad_token_id = eos[0] if isinstance(eos, list) else eos
-    return config
+    return config, penalty
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
