@@ -59,6 +59,8 @@ class TransformersBackend:
         if profile is None:
             raise ConfigError(f"model folder {report.path} holds model_type {report.model_type!r}; "
                               f"supported: {supported_types()}")
+        if report.problems:
+            raise ConfigError(f"model folder {report.path}: {report.problems[0]}")
         processor = _load_processor(report.path, profile, preset)
         model = _load_model(report.path, preset, profile)
         return cls(preset, profile, processor, model)

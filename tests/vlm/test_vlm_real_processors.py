@@ -156,3 +156,25 @@ def test_streaming_gives_the_generated_text(real_backend, family):
     messages = [user(ImagePart(brick(300), "Image to inspect"), "Describe the surface.")]
     generation = backend.generate(messages, max_new_tokens=10)
     assert "".join(backend.stream(messages, max_new_tokens=10)) == generation.text
+
+
+def test_a_qwen2_vl_config_whose_merger_width_differs_from_the_text_width_is_refused(real_model_dir, tmp_path):
+    """The cause of "Image features and image tokens do not match, tokens: 324, features: 324": a tiny
+    Qwen2-VL built with the real vision_config.hidden_size (1536, the merger's output) and a shrunk text
+    width. Refused at load with what is wrong, instead of an internal error at the first image."""
+    import shutil
+
+    from assistant.vlm.model_check import check_model_dir, report_lines
+    from assistant.vlm.preset import ModelPreset
+    from assistant.vlm.transformers_backend import TransformersBackend
+    from retrieval.errors import ConfigError
+
+    folder = shutil.copytree(real_model_dir("qwen2_vl"), tmp_path / "qwen2_vl_bad")
+    config = json.loads((folder / "config.json").read_text())
+    config["vision_config"]["hidden_size"] = 1536
+    (folder / "config.json").write_text(json.dumps(config))
+    report = check_model_dir(folder)
+    assert report.complete and "vision_config.hidden_size is 1536" in report.problems[0]
+    assert any(line.startswith("  problem: ") for line in report_lines(report))
+    with pytest.raises(ConfigError, match=r"vision_config.hidden_size is 1536 but the text model's hidden_size is 64"):
+        TransformersBackend.load(ModelPreset(name="bad", path=str(folder), device_map="cpu"))
