@@ -31,12 +31,14 @@ class OpenAIBackend:
 
     url: base URL ("http://host:8000/v1") or the full ".../chat/completions" endpoint.
     api_model: the server's model name. timeout_s: connect and per-read timeout.
+    context_tokens: the served model's context window when configured (the server does not say).
     """
 
     def __init__(self, name: str, url: str, api_model: str, *, timeout_s: float = 120.0,
                  max_new_tokens: int = 384, min_pixels: int | None = None, max_pixels: int | None = None,
-                 layout: str = "interleaved"):
+                 layout: str = "interleaved", context_tokens: int | None = None):
         self.name = name
+        self.context_tokens = context_tokens
         self.endpoint = url.rstrip("/") if url.rstrip("/").endswith("/chat/completions") \
             else url.rstrip("/") + "/chat/completions"
         self.api_model = api_model
@@ -51,7 +53,8 @@ class OpenAIBackend:
             raise ConfigError(f"model preset {preset.name}: the openai backend needs `url:` and `api_model:`")
         return cls(preset.name, preset.url, preset.api_model, timeout_s=preset.timeout_s,
                    max_new_tokens=preset.max_new_tokens, min_pixels=preset.min_pixels,
-                   max_pixels=preset.max_pixels, layout=preset.layout or "interleaved")
+                   max_pixels=preset.max_pixels, layout=preset.layout or "interleaved",
+                   context_tokens=preset.context_tokens)
 
     def _body(self, messages: list[Message], max_new_tokens: int | None, guided: bool, stream: bool) -> bytes:
         wire = wire_messages(messages, self.layout, *self.pixels)

@@ -42,6 +42,8 @@ class ModelPreset:
       by resizing before it, depending on the family.
     url / api_model / timeout_s: the OpenAI-compatible server (openai backend).
     layout: how a turn's images and labels are ordered; None = the family's default.
+    context_tokens: the context window a conversation must fit in; None = what the model folder
+      declares (transformers backend) or 8192 (openai backend, which cannot see the model).
     """
 
     name: str = ""
@@ -58,6 +60,7 @@ class ModelPreset:
     api_model: str | None = None
     timeout_s: float = 120.0
     layout: str | None = None
+    context_tokens: int | None = None
 
     def __post_init__(self):
         where = f"model preset {self.name or '(unnamed)'}"
@@ -67,6 +70,9 @@ class ModelPreset:
             raise ConfigError(f"{where}: quantization {self.quantization!r} must be 4bit, 8bit or null")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"{where}: layout {self.layout!r} must be interleaved, images_first or null")
+        if self.context_tokens is not None and self.context_tokens <= self.max_new_tokens:
+            raise ConfigError(f"{where}: context_tokens {self.context_tokens} leaves no room for a prompt "
+                              f"and max_new_tokens {self.max_new_tokens}")
         if self.max_new_tokens < 1:
             raise ConfigError(f"{where}: max_new_tokens must be at least 1, got {self.max_new_tokens}")
         if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:

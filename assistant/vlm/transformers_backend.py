@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import retrieval.offline  # noqa: F401  (offline switches before transformers is imported)
 from assistant.vlm.backend import Generation
+from assistant.vlm.context_window import context_window
 from assistant.vlm.messages import Message, layout_chunks
 from assistant.vlm.model_check import check_model_dir
 from assistant.vlm.model_family import FamilyProfile, family_of, supported_types
@@ -30,7 +31,9 @@ DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 class TransformersBackend:
     """A loaded local VLM. Build with `TransformersBackend.load(preset)`.
 
-    name: preset name. family: the `FamilyProfile`. context_tokens: the text model's position limit.
+    name: preset name. family: the `FamilyProfile`. context_tokens: the context window (preset's
+    `context_tokens`, else the folder's declared window, see `context_window`). max_new_tokens: the
+    preset's default answer budget.
     """
 
     def __init__(self, preset: ModelPreset, profile: FamilyProfile, processor, model):
@@ -41,7 +44,9 @@ class TransformersBackend:
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.model = model
-        self.context_tokens = getattr(model.config.get_text_config(), "max_position_embeddings", None)
+        self.context_tokens = context_window(preset.context_tokens, model.config.get_text_config(), self.tokenizer)
+        self.max_new_tokens = preset.max_new_tokens
+        self._encoded: tuple[tuple, object] | None = None  # (messages, inputs) of the last encode
         self._pairs = digit_pairs(self.tokenizer)
         self._greedy, self._penalty = _greedy_config(model)
         self._guided = None
@@ -85,13 +90,22 @@ class TransformersBackend:
                                                   tokenize=False)
 
     def encode(self, messages: list[Message]):
-        """Processor output on the model's device: input_ids (1, T), attention_mask, pixel tensors."""
+        """Processor output on the model's device: input_ids (1, T), attention_mask, pixel tensors.
+
+        The last encoding is kept, so counting a prompt and then generating it runs the image processor once.
+        """
+        key = tuple(messages)
+        if self._encoded is not None and len(key) == len(self._encoded[0]) and \
+                all(a is b for a, b in zip(key, self._encoded[0])):
+            return self._encoded[1]
         inputs = self.processor.apply_chat_template(self.conversation(messages), add_generation_prompt=True,
                                                     tokenize=True, return_dict=True, return_tensors="pt")
-        return inputs.to(self.model.device, dtype=_float_dtype(self.model))
+        inputs = inputs.to(self.model.device, dtype=_float_dtype(self.model))
+        self._encoded = (key, inputs)
+        return inputs
 
     def count_tokens(self, messages: list[Message]) -> int:
-        """Prompt length in tokens, image tokens included (runs the image processor)."""
+        """Exact prompt length in tokens, image tokens included (runs the real processor)."""
         return int(self.encode(messages)["input_ids"].shape[1])
 
     # -- Backend protocol ------------------------------------------------------------------------

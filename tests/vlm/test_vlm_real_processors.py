@@ -178,3 +178,21 @@ def test_a_qwen2_vl_config_whose_merger_width_differs_from_the_text_width_is_ref
     assert any(line.startswith("  problem: ") for line in report_lines(report))
     with pytest.raises(ConfigError, match=r"vision_config.hidden_size is 1536 but the text model's hidden_size is 64"):
         TransformersBackend.load(ModelPreset(name="bad", path=str(folder), device_map="cpu"))
+
+
+DECLARED_WINDOWS = {"qwen2_vl": 512, "qwen2_5_vl": 128000, "qwen3_vl": 262144, "smolvlm": 8192, "llava": 4096}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_context_window_is_what_the_folder_declares(real_backend, family):
+    """min(config max_position_embeddings, tokenizer model_max_length); Qwen2-VL-2B's config was edited
+    to 512 by its source (its tokenizer still says 32768): the smaller declared value is kept."""
+    assert real_backend(family).context_tokens == DECLARED_WINDOWS[family]
+
+
+def test_configured_context_window_wins(real_model_dir):
+    from assistant.vlm.preset import ModelPreset
+    from assistant.vlm.transformers_backend import TransformersBackend
+
+    preset = ModelPreset(name="q", path=str(real_model_dir("qwen2_vl")), device_map="cpu", context_tokens=32768)
+    assert TransformersBackend.load(preset).context_tokens == 32768
