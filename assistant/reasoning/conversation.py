@@ -177,15 +177,26 @@ class Session:
         return generation
 
     def ask_stream(self, question: str, *images: ImagePart) -> Iterator[str]:
-        """Like `ask`, streaming text deltas; the full answer joins the history when the stream ends."""
+        """Like `ask`, streaming text deltas; the full answer joins the history when the stream ends.
+
+        When the consumer stops early, the answer so far joins the history (the operator cut it short).
+        When the backend fails mid-answer (e.g. the server died), the question is taken back out and
+        nothing of the partial answer is kept; the error propagates.
+        """
         self.history.append(user(*images, question))
         pieces: list[str] = []
+        failed = False
         try:
             for delta in self.backend.stream(self.context(), max_new_tokens=self.max_new_tokens):
                 pieces.append(delta)
                 yield delta
+        except Exception:
+            failed = True
+            self.history.pop()
+            raise
         finally:
-            self.history.append(assistant("".join(pieces)))
+            if not failed:
+                self.history.append(assistant("".join(pieces)))
 
     def look_closer(self, box: tuple[int, int, int, int], question: str | None = None) -> Generation:
         """Zoom into `box` (x0, y0, x1, y1 in query pixels) and ask about it as an extra image turn."""
