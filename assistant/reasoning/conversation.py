@@ -157,8 +157,8 @@ class Session:
         if dropped:
             first = _head_length(self.history) + 1
             self.notes.append(f"messages {first}-{first + dropped - 1} of {len(self.history)} (earlier follow-up "
-                              f"turns) were left out: the conversation needs {self._count(self.history)} tokens, the model's "
-                              f"context of {self.context_tokens} leaves {self.budget} for the prompt")
+                              f"turns) were left out: the conversation needs {self._count(self.history)} tokens, "
+                              f"the model's context of {self.context_tokens} leaves {self.budget} for the prompt")
         self._check_fits(fitted)
         return fitted
 

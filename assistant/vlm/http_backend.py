@@ -142,7 +142,8 @@ class OpenAIBackend:
         try:
             return urllib.request.urlopen(request, timeout=self.timeout_s)
         except urllib.error.HTTPError as exc:
-            error = ModelServerError(f"model server {endpoint.url} answered HTTP {exc.code}: {_server_message(exc)}")
+            message = _server_message(exc)
+            error = ModelServerError(f"model server {endpoint.url} answered HTTP {exc.code}: {message}")
             if exc.code in RETRY_STATUS:
                 raise _Retryable(error) from None
             raise error from None

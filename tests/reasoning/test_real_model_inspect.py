@@ -2,9 +2,9 @@
 config and processor files (tests/real_vlm_factory.py), the model given as a folder path.
 
 The default strategy (overlay: 2 references + query + overlay, guided JSON) with the real image
-processors, so every prompt carries the real image token counts (SmolVLM: 1,088 per image). The answer
-budget and the calibration are kept small so the runs stay fast on 2 cores (~1 min for all five). One family goes through
-the console script (`normalcy inspect --model PATH --json`, ~25 s of which most is process start);
+processors, so every prompt carries the family's real image token counts. The answer budget and the
+calibration are kept small so the runs stay fast on 2 cores (~1 min for all five). One family goes
+through the console script (`normalcy inspect --model PATH --json`, ~25 s, most of it process start);
 the others through the same Inspector in-process, loading the folder from `vlm.model`.
 """
 
