@@ -37,7 +37,7 @@ class VLMConfig:
     """The language model that reads the evidence; `model` None means vision-only mode.
 
     model: a preset name from `configs/models/` or a local weights directory.
-    path / backend / url / max_new_tokens / timeout_s: when set, override the preset's value
+    path / backend / url / max_new_tokens / timeout_s / context_tokens: when set, override the preset's value
       (e.g. the preset's model folder moved, or the OpenAI-compatible server has another address).
     guided: constrain the answer to the verdict JSON schema (grammar on the transformers backend,
       the server's json_schema response format on the openai backend).
@@ -56,6 +56,7 @@ class VLMConfig:
     url: str | None = None
     max_new_tokens: int | None = None
     timeout_s: float | None = None
+    context_tokens: int | None = None
     guided: bool = True
     strategy: str = "overlay"
     fusion_weight: float = 0.5

@@ -2,7 +2,9 @@
 
 A test tool: it does no inference. `mode` picks the behaviour: "plain" (JSON answer with logprobs),
 "stream" (server-sent events), "error" (HTTP 400 with an OpenAI-style error body), "garbage"
-(200 with a body that is not a completion), "slow" (answers after `delay` seconds). Requests are
+(200 with a body that is not a completion), "slow" (answers after `delay` seconds), "cut" (a stream
+that stops after its first chunk, without finish_reason or [DONE]), "busy" (HTTP 503 for the first
+`failures` requests, then "plain"). Requests are
 recorded in `requests` (parsed JSON bodies).
 """
 
@@ -32,8 +34,8 @@ def completion(text: str = ANSWER, p_zero: float = 0.8) -> dict:
 
 
 class FakeOpenAIServer:
-    def __init__(self, mode: str = "plain", delay: float = 0.0, chunks: list[str] | None = None):
-        self.mode, self.delay = mode, delay
+    def __init__(self, mode: str = "plain", delay: float = 0.0, chunks: list[str] | None = None, failures: int = 1):
+        self.mode, self.delay, self.failures = mode, delay, failures
         self.chunks = chunks or ['{"reasoning": ', '"a dent", ', '"correctness": 0}']
         self.requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -86,6 +88,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self):
         self._send(400, json.dumps({"error": {"message": "image too large for this model\nmore"}}).encode())
+
+    def _busy(self):
+        if len(self.fake.requests) <= self.fake.failures:
+            self._send(503, json.dumps({"error": {"message": "model is loading"}}).encode())
+        else:
+            self._plain()
+
+    def _cut(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        event = {"choices": [{"index": 0, "delta": {"content": self.fake.chunks[0]}}]}
+        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        self.wfile.flush()
+        self.close_connection = True
 
     def _garbage(self):
         self._send(200, b"<html>proxy login</html>", "text/html")

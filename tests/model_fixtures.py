@@ -70,3 +70,42 @@ def images():
     """A query, two references and an overlay, distinguishable by colour."""
     return {"query": solid((200, 30, 30)), "references": [solid((30, 200, 30)), solid((30, 30, 200))],
             "overlay": solid((250, 250, 0))}
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(tmp_path_factory):
+    """Callable family → folder with a tiny random model built from the family's REAL config and real
+    processor files (tests/real_vlm_factory.py), built on first use; skips when the files are absent."""
+    from real_vlm_factory import build_real, missing_reason
+
+    root = tmp_path_factory.mktemp("real_vlms")
+    built = {}
+
+    def folder(family: str):
+        reason = missing_reason(family)
+        if reason:
+            pytest.skip(reason)
+        if family not in built:
+            built[family] = build_real(family, root / family)
+        return built[family]
+
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_backend(real_model_dir):
+    """Callable family → `TransformersBackend` loaded from `real_model_dir(family)` with the folder's own
+    pixel limits (no preset overrides: the real processor decides the image token count)."""
+    from assistant.vlm.preset import ModelPreset
+    from assistant.vlm.transformers_backend import TransformersBackend
+
+    cache = {}
+
+    def load(family: str):
+        if family not in cache:
+            preset = ModelPreset(name=f"real-{family}", path=str(real_model_dir(family)), dtype="float32",
+                                 device_map="cpu", max_new_tokens=64)
+            cache[family] = TransformersBackend.load(preset)
+        return cache[family]
+
+    return load

@@ -7,8 +7,10 @@ the model's verdict answer — so follow-up questions are answered with the imag
 History policy when the context fills up: the system turn, the first user turn (with the images)
 and the model's first answer are always kept, then the newest turns; whole user/assistant pairs are
 dropped from the middle, and the first kept newer user turn starts with a note saying how many turns
-were dropped. Tokens are counted by the backend's `count_tokens` when given, else estimated
-(characters / 4 + a fixed cost per image).
+were dropped; `Session.notes` says which turns and why. Tokens are counted exactly by the backend's
+`count_tokens` (the transformers backend runs the real processor, so image tokens are the model's),
+else estimated (characters / 4 + a fixed cost per image). The context size is the backend's
+`context_tokens` (the model's window, or the configured one), minus the answer budget.
 """
 
 from __future__ import annotations
@@ -60,25 +62,40 @@ def fit_history(messages: list[Message], budget: int,
                 count: Callable[[list[Message]], int]) -> tuple[list[Message], int]:
     """(messages that fit in `budget` tokens, number of turns dropped). See the module's policy.
 
+    The whole history is counted first; only when it does not fit are turns dropped: as many as the
+    per-turn counts say, then more, one pair at a time, until `count` of what would be sent fits.
     The head (system turns, first user turn, the answer right after it) and the last user turn are
     always kept, even when they alone exceed the budget.
     """
     head_end = _head_length(messages)
     head, tail = messages[:head_end], messages[head_end:]
-    head_cost = count(head)
-    costs = [count([m]) for m in tail]
-    if head_cost + sum(costs) <= budget or len(tail) <= 1:
+    if len(tail) <= 1 or count(messages) <= budget:
         return list(messages), 0
+    head_cost, costs = count(head), [count([m]) for m in tail]
     dropped = 0
     while len(tail) - dropped > 1 and head_cost + sum(costs[dropped:]) + 40 > budget:
-        dropped += 2 if len(tail) - dropped > 2 else 1
+        dropped = _drop_pair(tail, dropped)
+    while True:
+        fitted = _with_note(head, tail, dropped)
+        if dropped >= len(tail) - 1 or (dropped and count(fitted) <= budget):
+            return fitted, dropped
+        dropped = _drop_pair(tail, dropped)
+
+
+def _drop_pair(tail: list[Message], dropped: int) -> int:
+    """Drop one more user/assistant pair; the kept part starts with a user turn, so roles keep alternating."""
+    dropped += 2 if len(tail) - dropped > 2 else 1
     while dropped < len(tail) - 1 and tail[dropped].role != "user":
-        dropped += 1  # the kept part starts with a user turn, so roles keep alternating
+        dropped += 1
+    return dropped
+
+
+def _with_note(head: list[Message], tail: list[Message], dropped: int) -> list[Message]:
     if dropped == 0:
-        return list(messages), 0
+        return head + tail
     first = tail[dropped]
     noted = Message(first.role, (TextPart(render("conversation", "dropped_turns", n=dropped)),) + first.parts)
-    return head + [noted] + tail[dropped + 1:], dropped
+    return head + [noted] + tail[dropped + 1:]
 
 
 def _head_length(messages: list[Message]) -> int:
@@ -109,7 +126,8 @@ class Session:
         self.notes: list[str] = []
         self.max_new_tokens = max_new_tokens
         self.context_tokens = context_tokens or getattr(backend, "context_tokens", None) or DEFAULT_CONTEXT_TOKENS
-        self._counter = count_tokens or estimate_tokens
+        self.answer_tokens = max_new_tokens or getattr(backend, "max_new_tokens", None) or 512
+        self._counter = count_tokens or getattr(backend, "count_tokens", None) or estimate_tokens
         self._counts: dict[tuple[int, ...], tuple[tuple[Message, ...], int]] = {}
 
     def _count(self, messages: list[Message]) -> int:
@@ -121,18 +139,35 @@ class Session:
 
     def inspect(self, *, guided: bool = True) -> ModelAnswer:
         """Ask for the verdict (parse, one re-ask if needed); the answer joins the history."""
+        self._check_fits(self.history)
         self.answer = verdict_from_model(self.backend, self.history, max_new_tokens=self.max_new_tokens,
                                          guided=guided)
         self.history = list(self.answer.messages)
         return self.answer
 
+    @property
+    def budget(self) -> int:
+        """Prompt tokens that leave room for the answer in the context window."""
+        return self.context_tokens - self.answer_tokens
+
     def context(self) -> list[Message]:
-        """The history as it will be sent: fitted to the context budget (see `fit_history`)."""
-        budget = self.context_tokens - (self.max_new_tokens or 512)
-        fitted, dropped = fit_history(self.history, budget, self._count)
+        """The history as it will be sent: fitted to the context budget (see `fit_history`); what was
+        dropped, or that the inspection prompt alone is too long, is said in `notes`."""
+        fitted, dropped = fit_history(self.history, self.budget, self._count)
         if dropped:
-            self.notes.append(f"{dropped} earlier turns were left out to fit the model's context")
+            first = _head_length(self.history) + 1
+            self.notes.append(f"messages {first}-{first + dropped - 1} of {len(self.history)} (earlier follow-up "
+                              f"turns) were left out: the conversation needs {self._count(self.history)} tokens, "
+                              f"the model's context of {self.context_tokens} leaves {self.budget} for the prompt")
+        self._check_fits(fitted)
         return fitted
+
+    def _check_fits(self, messages: list[Message]) -> None:
+        needed = self._count(messages)
+        if needed > self.budget:
+            self.notes.append(f"the prompt needs {needed} tokens, more than the {self.budget} the model's context of "
+                              f"{self.context_tokens} leaves; nothing more can be dropped (show fewer reference "
+                              "images or lower max_pixels)")
 
     def ask(self, question: str, *images: ImagePart) -> Generation:
         """A follow-up question (optionally with extra images); the answer joins the history."""
@@ -142,15 +177,26 @@ class Session:
         return generation
 
     def ask_stream(self, question: str, *images: ImagePart) -> Iterator[str]:
-        """Like `ask`, streaming text deltas; the full answer joins the history when the stream ends."""
+        """Like `ask`, streaming text deltas; the full answer joins the history when the stream ends.
+
+        When the consumer stops early, the answer so far joins the history (the operator cut it short).
+        When the backend fails mid-answer (e.g. the server died), the question is taken back out and
+        nothing of the partial answer is kept; the error propagates.
+        """
         self.history.append(user(*images, question))
         pieces: list[str] = []
+        failed = False
         try:
             for delta in self.backend.stream(self.context(), max_new_tokens=self.max_new_tokens):
                 pieces.append(delta)
                 yield delta
+        except Exception:
+            failed = True
+            self.history.pop()
+            raise
         finally:
-            self.history.append(assistant("".join(pieces)))
+            if not failed:
+                self.history.append(assistant("".join(pieces)))
 
     def look_closer(self, box: tuple[int, int, int, int], question: str | None = None) -> Generation:
         """Zoom into `box` (x0, y0, x1, y1 in query pixels) and ask about it as an extra image turn."""

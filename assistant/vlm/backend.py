@@ -89,10 +89,11 @@ def resolve_preset(spec: str, config: VLMConfig | None = None, presets_dir: Path
 
 
 def apply_overrides(preset: ModelPreset, config: VLMConfig | None) -> ModelPreset:
-    """Fields set in `VLMConfig` (path, backend, url, max_new_tokens, timeout_s) win over the preset's."""
+    """Fields set in `VLMConfig` (path, backend, url, max_new_tokens, timeout_s, context_tokens) win over
+    the preset's."""
     if config is None:
         return preset
-    names = ("path", "backend", "url", "max_new_tokens", "timeout_s")
+    names = ("path", "backend", "url", "max_new_tokens", "timeout_s", "context_tokens")
     changes = {name: getattr(config, name) for name in names if getattr(config, name, None) is not None}
     return dataclasses.replace(preset, **changes)
 

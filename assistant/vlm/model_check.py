@@ -13,7 +13,7 @@ import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.vlm.model_family import family_of, supported_types
+from assistant.vlm.model_family import family_of, supported_types, width_mismatch
 from retrieval.errors import BadInput, MissingWeights
 
 GIB = 1024 ** 3
@@ -27,7 +27,8 @@ PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
 
 @dataclass
 class ModelReport:
-    """What `models check` prints. memory_bytes: estimated weights memory per precision (bytes)."""
+    """What `models check` prints. memory_bytes: estimated weights memory per precision (bytes).
+    problems: files present but inconsistent (the model would fail at its first image)."""
 
     path: str
     complete: bool
@@ -40,6 +41,7 @@ class ModelReport:
     weights_dtypes: list[str] = field(default_factory=list)
     memory_bytes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,6 +108,8 @@ def _family(config: dict, report: ModelReport) -> None:
     report.family = profile.label if profile else None
     if profile is None:
         report.notes.append(f"model_type {report.model_type!r} is not a supported family ({supported_types()})")
+    elif width_mismatch(profile, config):
+        report.problems.append(width_mismatch(profile, config))
     if config.get("quantization_config"):
         method = config["quantization_config"].get("quant_method", "unknown")
         report.notes.append(f"weights are pre-quantised ({method}); the parameter count is of stored tensors")
@@ -191,6 +195,7 @@ def report_lines(report: ModelReport) -> list[str]:
     lines = [f"{report.path}: {state}", f"  family: {family}"]
     if report.missing:
         lines.append("  missing: " + "; ".join(report.missing))
+    lines.extend(f"  problem: {problem}" for problem in report.problems)
     if report.n_params is not None:
         lines.append(f"  parameters: {report.n_params:,} ({report.n_params / 1e9:.2f} B), stored as "
                      f"{', '.join(report.weights_dtypes)}")

@@ -77,19 +77,30 @@ def parse_completion(data: object) -> tuple[str, int, list[dict] | None]:
 
 def parse_sse_line(line: str) -> str | None:
     """One server-sent-events line → the text delta ("" for none); None at `data: [DONE]`."""
+    delta, finished = parse_sse_event(line)
+    return None if finished and delta is None else delta or ""
+
+
+def parse_sse_event(line: str) -> tuple[str | None, bool]:
+    """One server-sent-events line → (text delta or None, whether the answer is finished).
+
+    Finished at `data: [DONE]` (delta None) or at a chunk with a `finish_reason` (vLLM sends both;
+    `transformers serve` ends with the finish_reason chunk only, no [DONE]).
+    """
     line = line.strip()
     if not line.startswith("data:"):
-        return ""  # blank keep-alive lines, comments (":"), event names
+        return "", False  # blank keep-alive lines, comments (":"), event names
     payload = line[len("data:"):].strip()
     if payload == "[DONE]":
-        return None
+        return None, True
     try:
         data = json.loads(payload)
-        delta = data["choices"][0].get("delta") or {} if data.get("choices") else {}
+        choice = data["choices"][0] if data.get("choices") else {}
+        delta = choice.get("delta") or {}
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponse(f"stream event is not a chat-completion chunk ({exc})") from None
     content = delta.get("content") if isinstance(delta, dict) else None
-    return content if isinstance(content, str) else ""
+    return (content if isinstance(content, str) else ""), bool(choice.get("finish_reason"))
 
 
 def p_anomalous_from_logprobs(logprobs: list[dict] | None) -> float | None:

@@ -40,8 +40,12 @@ class ModelPreset:
     max_new_tokens: default answer budget in tokens.
     min_pixels / max_pixels: image size limits (pixels per image) handed to the processor or applied
       by resizing before it, depending on the family.
-    url / api_model / timeout_s: the OpenAI-compatible server (openai backend).
+    url / api_model / timeout_s: the OpenAI-compatible server (openai backend). endpoints: more servers
+      of the same model (round-robin, health-checked); retries: further attempts after a connection
+      failure or HTTP 429/502/503/504, with exponential backoff.
     layout: how a turn's images and labels are ordered; None = the family's default.
+    context_tokens: the context window a conversation must fit in; None = what the model folder
+      declares (transformers backend) or 8192 (openai backend, which cannot see the model).
     """
 
     name: str = ""
@@ -57,7 +61,10 @@ class ModelPreset:
     url: str | None = None
     api_model: str | None = None
     timeout_s: float = 120.0
+    endpoints: tuple[str, ...] = ()
+    retries: int = 2
     layout: str | None = None
+    context_tokens: int | None = None
 
     def __post_init__(self):
         where = f"model preset {self.name or '(unnamed)'}"
@@ -67,6 +74,11 @@ class ModelPreset:
             raise ConfigError(f"{where}: quantization {self.quantization!r} must be 4bit, 8bit or null")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"{where}: layout {self.layout!r} must be interleaved, images_first or null")
+        if self.context_tokens is not None and self.context_tokens <= self.max_new_tokens:
+            raise ConfigError(f"{where}: context_tokens {self.context_tokens} leaves no room for a prompt "
+                              f"and max_new_tokens {self.max_new_tokens}")
+        if self.retries < 0:
+            raise ConfigError(f"{where}: retries must be 0 or more, got {self.retries}")
         if self.max_new_tokens < 1:
             raise ConfigError(f"{where}: max_new_tokens must be at least 1, got {self.max_new_tokens}")
         if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:

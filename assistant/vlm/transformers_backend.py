@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import retrieval.offline  # noqa: F401  (offline switches before transformers is imported)
 from assistant.vlm.backend import Generation
+from assistant.vlm.context_window import context_window
 from assistant.vlm.messages import Message, layout_chunks
 from assistant.vlm.model_check import check_model_dir
 from assistant.vlm.model_family import FamilyProfile, family_of, supported_types
@@ -30,7 +31,9 @@ DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 class TransformersBackend:
     """A loaded local VLM. Build with `TransformersBackend.load(preset)`.
 
-    name: preset name. family: the `FamilyProfile`. context_tokens: the text model's position limit.
+    name: preset name. family: the `FamilyProfile`. context_tokens: the context window (preset's
+    `context_tokens`, else the folder's declared window, see `context_window`). max_new_tokens: the
+    preset's default answer budget.
     """
 
     def __init__(self, preset: ModelPreset, profile: FamilyProfile, processor, model):
@@ -41,9 +44,11 @@ class TransformersBackend:
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.model = model
-        self.context_tokens = getattr(model.config.get_text_config(), "max_position_embeddings", None)
+        self.context_tokens = context_window(preset.context_tokens, model.config.get_text_config(), self.tokenizer)
+        self.max_new_tokens = preset.max_new_tokens
+        self._encoded: tuple[tuple, object] | None = None  # (messages, inputs) of the last encode
         self._pairs = digit_pairs(self.tokenizer)
-        self._greedy = _greedy_config(model)
+        self._greedy, self._penalty = _greedy_config(model)
         self._guided = None
 
     @classmethod
@@ -59,6 +64,8 @@ class TransformersBackend:
         if profile is None:
             raise ConfigError(f"model folder {report.path} holds model_type {report.model_type!r}; "
                               f"supported: {supported_types()}")
+        if report.problems:
+            raise ConfigError(f"model folder {report.path}: {report.problems[0]}")
         processor = _load_processor(report.path, profile, preset)
         model = _load_model(report.path, preset, profile)
         return cls(preset, profile, processor, model)
@@ -83,13 +90,22 @@ class TransformersBackend:
                                                   tokenize=False)
 
     def encode(self, messages: list[Message]):
-        """Processor output on the model's device: input_ids (1, T), attention_mask, pixel tensors."""
+        """Processor output on the model's device: input_ids (1, T), attention_mask, pixel tensors.
+
+        The last encoding is kept, so counting a prompt and then generating it runs the image processor once.
+        """
+        key = tuple(messages)
+        if self._encoded is not None and len(key) == len(self._encoded[0]) and \
+                all(a is b for a, b in zip(key, self._encoded[0])):
+            return self._encoded[1]
         inputs = self.processor.apply_chat_template(self.conversation(messages), add_generation_prompt=True,
                                                     tokenize=True, return_dict=True, return_tensors="pt")
-        return inputs.to(self.model.device, dtype=_float_dtype(self.model))
+        inputs = inputs.to(self.model.device, dtype=_float_dtype(self.model))
+        self._encoded = (key, inputs)
+        return inputs
 
     def count_tokens(self, messages: list[Message]) -> int:
-        """Prompt length in tokens, image tokens included (runs the image processor)."""
+        """Exact prompt length in tokens, image tokens included (runs the real processor)."""
         return int(self.encode(messages)["input_ids"].shape[1])
 
     # -- Backend protocol ------------------------------------------------------------------------
@@ -103,7 +119,7 @@ class TransformersBackend:
         start = time.perf_counter()
         inputs = self.encode(messages)
         recorder = ValueLogitsRecorder(self._pairs)
-        processors = [recorder] + (self.guided_json().processors(budget) if guided else [])
+        processors = [recorder, *self._penalties()] + (self.guided_json().processors(budget) if guided else [])
         with torch.inference_mode():
             output = self.model.generate(**inputs, generation_config=self._config(budget),
                                          logits_processor=processors)
@@ -124,6 +140,7 @@ class TransformersBackend:
         stop = threading.Event()
         failure: list[BaseException] = []
         kwargs = dict(inputs, generation_config=self._config(max_new_tokens), streamer=streamer,
+                      logits_processor=self._penalties(),
                       stopping_criteria=[lambda ids, scores, **kw: stop.is_set()])
         worker = threading.Thread(target=self._run_streaming, args=(kwargs, streamer, failure), daemon=True)
         worker.start()
@@ -134,6 +151,12 @@ class TransformersBackend:
             worker.join()
         if failure:
             raise failure[0]
+
+    def _penalties(self) -> list:
+        """The model's own repetition penalty, applied after the value-logits recorder (see _greedy_config)."""
+        from transformers import RepetitionPenaltyLogitsProcessor
+
+        return [RepetitionPenaltyLogitsProcessor(self._penalty)] if self._penalty != 1.0 else []
 
     def _config(self, max_new_tokens: int | None):
         """The greedy generation config with this call's token budget."""
@@ -221,16 +244,23 @@ def _float_dtype(model):
 
 
 def _greedy_config(model):
-    """The model's generation config with sampling switched off (sampling settings reset to defaults)."""
+    """(generation config with sampling switched off, the model's repetition penalty).
+
+    The penalty (Qwen2.5-VL ships 1.05) is taken out of the config and applied as an explicit logits
+    processor after the value-logits recorder, so P(anomalous) is read from the model's own logits
+    and not from scores the penalty has bent (it penalises the "0"/"1" the prompt itself contains).
+    """
     import copy
 
     config = copy.deepcopy(model.generation_config)
+    penalty = float(config.repetition_penalty or 1.0)
+    config.repetition_penalty = 1.0
     config.do_sample = False
     config.temperature, config.top_p, config.top_k, config.min_p = 1.0, 1.0, 50, None
     if config.pad_token_id is None:
         eos = config.eos_token_id
         config.pad_token_id = eos[0] if isinstance(eos, list) else eos
-    return config
+    return config, penalty
 
 
 def _eos_ids(model, tokenizer) -> list[int]:

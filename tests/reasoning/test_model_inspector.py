@@ -75,7 +75,9 @@ def test_cli_inspect_with_a_local_model_folder(ready_home, texture_set, tiny_mod
 
     home = tmp_path / "cli_home"
     shutil.copytree(ready_home.root, home)
-    done = run_cli("--home", str(home), "inspect", str(_image(texture_set)), "--class", "brick",
+    fast = tmp_path / "fast.yaml"  # 7 answers of 384 tokens took 264 s on 2 loaded cores; 3 of 48 suffice here
+    fast.write_text("vlm:\n  max_new_tokens: 48\n  calibration_samples: 2\n")
+    done = run_cli("--home", str(home), "--config", str(fast), "inspect", str(_image(texture_set)), "--class", "brick",
                    "--model", str(tiny_model_dirs["smolvlm"]), "--strategy", "rules_reference", "--json")
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)

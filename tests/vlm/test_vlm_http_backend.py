@@ -100,3 +100,38 @@ def test_preset_without_url_is_a_config_error():
 
     with pytest.raises(ConfigError, match="url"):
         OpenAIBackend.from_preset(ModelPreset(name="x", backend="openai"))
+
+
+def test_several_endpoints_are_used_round_robin():
+    with FakeOpenAIServer("plain") as first, FakeOpenAIServer("plain") as second:
+        backend = OpenAIBackend("pool", first.url, "m", endpoints=(second.url,))
+        for _ in range(4):
+            backend.generate(_messages())
+    assert (len(first.requests), len(second.requests)) == (2, 2)
+
+
+def test_a_busy_server_is_retried_with_backoff(monkeypatch):
+    import time
+
+    waits = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    with FakeOpenAIServer("busy", failures=2) as server:
+        generation = OpenAIBackend("srv", server.url, "m", retries=2, backoff_s=0.5).generate(_messages())
+    assert generation.text == ANSWER and len(server.requests) == 3
+    assert [w for w in waits if w] == [0.5, 1.0]  # the fake server's own sleep(0) calls aside
+    with FakeOpenAIServer("busy", failures=5) as server, pytest.raises(ModelServerError) as caught:
+        OpenAIBackend("srv", server.url, "m", retries=1).generate(_messages())
+    assert "HTTP 503: model is loading (after 2 attempts)" in str(caught.value)
+
+
+def test_a_stream_cut_off_before_its_end_is_an_error_not_a_short_answer():
+    with FakeOpenAIServer("cut") as server, pytest.raises(ModelServerError, match="closed the stream before"):
+        list(OpenAIBackend("srv", server.url, "m").stream(_messages()))
+
+
+def test_transformers_serve_ends_a_stream_with_finish_reason_only():
+    from assistant.vlm.openai_wire import parse_sse_event
+
+    last = 'data: {"choices": [{"delta": {}, "index": 0, "finish_reason": "length"}]}'
+    assert parse_sse_event(last) == ("", True) and parse_sse_event("data: [DONE]") == (None, True)
+    assert parse_sse_event('data: {"choices": [{"delta": {"content": "x"}}]}') == ("x", False)
