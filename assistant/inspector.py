@@ -165,7 +165,7 @@ class Inspector:
         if session is None:
             pieces = iter([follow_up_answer(inspection.evidence, question, self.workspace.rules)])
         else:
-            mark, pieces = len(session.history), session.ask_stream(question)
+            mark, noted, pieces = len(session.history), len(session.notes), session.ask_stream(question)
         answer = []
         try:
             for piece in pieces:
@@ -176,15 +176,17 @@ class Inspector:
                 pieces.close()                      # its own cleanup first, then the half turn goes
                 session.history = session.history[:mark]
             raise
-        self._turn(inspection, question, "".join(answer))
+        self._turn(inspection, question, "".join(answer), session.notes[noted:] if session else [])
 
     def look_closer(self, inspection: Inspection, question: str | None = None) -> str:
         """Zoom into the hottest region and ask about it (vision-only: describe the region's evidence)."""
         box = inspection.evidence.focus_box
         if inspection.session is None:
             return "".join(self.ask(inspection, question or f"Look closer at the region {box}."))
+        noted = len(inspection.session.notes)
         answer = inspection.session.look_closer(tuple(box), question).text
-        self._turn(inspection, f"[look closer at {box}] {question or ''}".strip(), answer)
+        self._turn(inspection, f"[look closer at {box}] {question or ''}".strip(), answer,
+                   inspection.session.notes[noted:])
         return answer
 
     def retract_last_turn(self, inspection: Inspection) -> tuple[str, str] | None:
@@ -233,10 +235,11 @@ class Inspector:
         box = inspection.evidence.focus_box
         return box, zoom_region(inspection.evidence.query.image, tuple(box))
 
-    def _turn(self, inspection: Inspection, question: str, answer: str) -> None:
+    def _turn(self, inspection: Inspection, question: str, answer: str, notes: list[str] = ()) -> None:
+        """notes: what the conversation had to do to fit the model's context (e.g. turns it left out)."""
         inspection.turns.append((question, answer))
         self.log.append({"kind": "turn", "inspection": inspection.id, "question": question, "answer": answer,
-                         "model": inspection.verdict.model})
+                         "model": inspection.verdict.model, **({"notes": list(notes)} if notes else {})})
 
     def record(self, inspection: Inspection, options: InspectOptions | None = None) -> dict:
         """Append an inspection to the run log, with its image and overlay stored by hash."""
