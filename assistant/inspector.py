@@ -77,11 +77,23 @@ class Inspector:
         """Product classes in the store and their number of references."""
         return self.references.classes()
 
-    def warm_up(self) -> None:
-        """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model."""
+    def warm_up(self, calibrate: bool = False, progress=None) -> None:
+        """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model.
+        calibrate: also calibrate the model's P(anomalous) of every class for the configured settings,
+        and from then on calibrate other settings in the background (a server's request path).
+        progress(text): told what is being done."""
+        say = progress or (lambda text: None)
+        say("loading the image and text encoders and the stores")
         self.workspace.encoder, self.workspace.references, self.workspace.rules  # noqa: B018
-        if self.model_id():
-            self.backend  # noqa: B018
+        if not self.model_id():
+            return
+        say(f"loading the model {self.model_id()}")
+        self.backend  # noqa: B018
+        if calibrate:
+            for class_name in self.classes():
+                say(f"calibrating the model's P(anomalous) for {class_name}")
+                self.reasoner.calibrate(class_name)
+            self.reasoner.thresholds.background = True
 
     def model_id(self) -> str | None:
         """The model that writes verdicts (not loading it): the given backend's name, the configured

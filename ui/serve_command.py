@@ -72,7 +72,9 @@ def serve(obj, host, port, auth_file, model):
     if model:
         obj.use_model(model)
     inspector = obj.inspector
-    inspector.warm_up()  # a wrong model path fails here, with one line, not at the first inspection
+    # a wrong model path fails here, with one line, not at the first inspection; the model's P(anomalous) is
+    # calibrated now for the configured settings, and in the background for any other an operator picks
+    inspector.warm_up(calibrate=True, progress=lambda text: click.echo(f"warming up: {text}", err=True))
     from ui.chat_app import create_app, launch
 
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from assistant.reasoning.region_check import region_check
 from assistant.verdict import Verdict
 
+UNCALIBRATED = ("The model's P(anomalous) is still being calibrated for these prompt settings (in the "
+                "background); this score fused it uncalibrated, against 0.5.")
 UNPARSED_REASONING = ("The language model's answer could not be read as a verdict (its raw text is kept). "
                       "The decision below comes from the anomaly evidence: score {score:.2f} x the class "
                       "threshold.")
@@ -57,8 +59,18 @@ class ModelReasoner:
     def verdict(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
         """-> (Verdict, Session): the session holds the conversation for follow-up questions."""
         session = self.session(evidence, question, strategy_name, options)
-        answer = session.inspect(guided=self.vlm.guided)
+        with self.thresholds.busy:
+            answer = session.inspect(guided=self.vlm.guided)
         return self._build(evidence, answer, *self.settings(strategy_name, options)), session
+
+    def calibrate(self, class_name: str, options=None) -> float | None:
+        """Calibrate P(anomalous) of `class_name` for these settings now (warm-up); None if the model
+        gives no P(anomalous) or fusion is off."""
+        vlm, chosen = self.settings(None, options)
+        if vlm.fusion_weight <= 0:
+            return None
+        return self.thresholds.threshold(class_name, self._setting(vlm, chosen),
+                                         lambda normal: self._answer(normal, vlm, chosen), wait=True)
 
     def _answer(self, evidence, vlm, chosen):
         """The model's verdict answer on evidence, asked exactly as the request being scored (calibration)."""
@@ -72,10 +84,10 @@ class ModelReasoner:
         return f"{self.backend.name}|{chosen.name}|refs={vlm.reference_images}|{vlm.overlay_style}"
 
     def _build(self, evidence, answer, vlm, chosen) -> Verdict:
-        score = self._fused_score(evidence, answer, vlm, chosen)
+        score, calibrated = self._fused_score(evidence, answer, vlm, chosen)
         parsed = answer.status == "ok"
-        correctness, status, notice = (answer.correctness, "ok", None) if parsed else \
-            (int(score < 1.0), answer.status, answer.problem)
+        correctness, status, notice = (answer.correctness, "ok", None if calibrated else UNCALIBRATED) if parsed \
+            else (int(score < 1.0), answer.status, answer.problem)
         disagreement = disagreement_notice(correctness, score, vlm.review_margin) if parsed else None
         if disagreement:
             correctness, status, notice = 0, "needs_review", disagreement
@@ -89,15 +101,17 @@ class ModelReasoner:
             region_check=region_check(answer.reasoning, evidence.defect_box, evidence.peak, evidence.query.size)
             if parsed else None)
 
-    def _fused_score(self, evidence, answer, vlm, chosen) -> float:
-        """The map score and the model's calibrated P(anomalous), fused (1.0 = threshold)."""
+    def _fused_score(self, evidence, answer, vlm, chosen) -> tuple[float, bool]:
+        """(the map score and the model's P(anomalous) fused (1.0 = threshold), whether P was calibrated)."""
         from assistant.reasoning.score_fusion import fuse
 
-        p_threshold = 0.5
+        p_threshold = None
         if answer.p_anomalous is not None and vlm.fusion_weight > 0:
             p_threshold = self.thresholds.threshold(evidence.class_name, self._setting(vlm, chosen),
                                                     lambda normal: self._answer(normal, vlm, chosen))
-        return fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold, vlm.fusion_weight)
+            if p_threshold is None:
+                return fuse(evidence.anomaly_score, answer.p_anomalous, 0.5, vlm.fusion_weight), False
+        return fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold or 0.5, vlm.fusion_weight), True
 
 
 def disagreement_notice(correctness: int, score: float, margin: float) -> str | None:

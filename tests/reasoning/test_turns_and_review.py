@@ -115,3 +115,34 @@ def test_the_region_the_model_names_is_checked_against_the_map():
     assert region_check("A stain in the top left corner.", None, (10, 12), (100, 100))["agrees"]
     assert not region_check("A stain in the lower right.", None, (10, 12), (100, 100))["agrees"]
     assert region_check("Nothing unusual anywhere.", None, (10, 12), (100, 100)) is None
+
+
+class ProbabilityBackend(ScriptedBackend):
+    """Scripted answers with a P(anomalous), counting generations (calibration asks the model too)."""
+
+    def __init__(self, answers):
+        super().__init__(answers, p_anomalous=0.2)
+
+
+def test_model_calibration_runs_at_warm_up_and_other_settings_in_the_background(home_copy, texture_set):
+    import time
+
+    backend = ProbabilityBackend([NORMAL])
+    inspector = Inspector(NormalcyConfig(), home_copy, backend=backend)
+    inspector.warm_up(calibrate=True)
+    samples = NormalcyConfig().vlm.calibration_samples
+    assert len(backend.calls) == samples                      # the configured setting, before any request
+    verdict = inspector.inspect(_image(texture_set, "good"), "brick").verdict
+    assert len(backend.calls) == samples + 1 and verdict.notice is None        # calibrated: no wait, no note
+    switched = InspectOptions(reference_images=0, overlay=False)              # another operator's switch
+    started = len(backend.calls)
+    evidence = inspector.gather(_image(texture_set, "good"), "brick", options=switched)
+    quick = inspector.conclude(evidence, options=switched, log=False).verdict
+    assert "being calibrated" in quick.notice                 # answered now, uncalibrated, and says so
+    deadline = time.monotonic() + 120
+    while inspector.reasoner.thresholds.pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not inspector.reasoner.thresholds.pending()
+    assert len(backend.calls) == started + 1 + samples        # the request's one, then the background's
+    later = inspector.conclude(evidence, options=switched, log=False).verdict
+    assert later.notice is None
