@@ -74,12 +74,14 @@ class Inspector:
         return self._reasoner
 
     def classes(self) -> dict[str, int]:
-        """Product classes in the store and their number of references."""
-        return self.workspace.references.classes()
+        """Product classes in the store and their number of references ({} when nothing was ingested)."""
+        return self.workspace.references.classes() if self.workspace.has_store() else {}
 
     def warm_up(self) -> None:
         """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model."""
-        self.workspace.encoder, self.workspace.references, self.workspace.rules  # noqa: B018
+        self.workspace.encoder  # noqa: B018
+        if self.workspace.has_store():
+            self.workspace.references, self.workspace.rules  # noqa: B018
         if self.model_id():
             self.backend  # noqa: B018
 

@@ -1,6 +1,8 @@
 """The open resources of one data home: encoders, stores, caches — each built on first use.
 
 Front ends build one `Workspace` and keep it (the server holds it for its lifetime), so weights load once.
+Opening the store checks the home first (`Home.check`); only a workspace marked `for_writing` (ingest,
+rules) may create a missing home or store — an inspection of a home that holds nothing creates nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 
 from assistant.config import NormalcyConfig
 from assistant.home import Home
-from retrieval.errors import BadInput
+from retrieval.errors import BadInput, EmptyStore
 from retrieval.rule import load_rules_file
 
 
@@ -18,6 +20,16 @@ class Workspace:
     def __init__(self, config: NormalcyConfig, home: Home):
         self.config = config
         self.home = home
+        self.writing = False
+
+    def for_writing(self) -> Workspace:
+        """Mark this workspace as one that adds to the home (a missing home or store is created)."""
+        self.writing = True
+        return self
+
+    def has_store(self) -> bool:
+        """Whether a store was ever created here (or one is configured on a server)."""
+        return bool(self.config.retrieval.store.host) or (self.home.store / "chroma.sqlite3").is_file()
 
     @cached_property
     def encoder(self):
@@ -35,6 +47,10 @@ class Workspace:
     def client(self):
         from retrieval.chroma_client import open_client
 
+        self.home.check(create=self.writing)
+        if not self.writing and not self.has_store():
+            raise EmptyStore(f"the reference store in {self.home.root} is empty; add normal images with "
+                             "`normalcy ingest DIR --class NAME` (or run `normalcy demo`)")
         return open_client(self.home.store, self.config.retrieval.store)
 
     @cached_property

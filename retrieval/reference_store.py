@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.errors import EmptyStore, EncoderMismatch, UnknownClass
+from retrieval.errors import CorruptState, EmptyStore, EncoderMismatch, UnknownClass
 
 COLLECTION = "references"
 
@@ -40,9 +40,8 @@ class ReferenceStore:
     def __init__(self, client, encoder_id: str, location: str = "the store"):
         self.encoder_id = encoder_id
         self.location = location
-        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-        if COLLECTION in existing:
-            self.collection = client.get_collection(COLLECTION)
+        self.collection = self._open(client, location)
+        if self.collection is not None:
             built_with = (self.collection.metadata or {}).get("encoder")
             if built_with != encoder_id:
                 raise EncoderMismatch(
@@ -53,6 +52,16 @@ class ReferenceStore:
             self.collection = client.create_collection(
                 COLLECTION, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
                 embedding_function=None)
+
+    @staticmethod
+    def _open(client, location: str):
+        """The references collection, None when there is none yet; a store chroma cannot read is CorruptState."""
+        try:
+            existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+            return client.get_collection(COLLECTION) if COLLECTION in existing else None
+        except Exception as exc:  # chromadb/sqlite errors on a damaged store
+            raise CorruptState(f"the reference store in {location} is damaged ({type(exc).__name__}: {exc}); "
+                               "move its store folder aside and re-ingest the references") from None
 
     def existing(self, ids: list[str]) -> set[str]:
         if not ids:

@@ -43,7 +43,7 @@ class Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False), envvar="NORMALCY_HOME",
+@click.option("--home", envvar="NORMALCY_HOME",
               help="Data home (store, calibration, run log). Default: $NORMALCY_HOME or ~/.normalcy")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding the defaults.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
