@@ -25,6 +25,7 @@ from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.inspection.evidence_verdict import follow_up_answer
 from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspection.patch_scorer import PatchScorer
+from assistant.inspection.time_limit import TimeLimit
 from assistant.records.run_log import RunLog
 from assistant.verdict import Verdict
 from assistant.workspace import Workspace
@@ -156,8 +157,14 @@ class Inspector:
 
     def inspect(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
                 log: bool = True, options: InspectOptions | None = None) -> Inspection:
-        """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`."""
-        evidence = self.gather(source, class_name, question, options)
+        """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`; past
+        `inputs.max_seconds` (checked after decoding and after the evidence) it stops with a BadInput."""
+        limit = TimeLimit(self.config.inputs.max_seconds, str(getattr(source, "path", None) or source)[:200]
+                          if not isinstance(source, bytes) else "the uploaded image")
+        query = self.load(source)
+        limit.check("decoding")
+        evidence = self.gather(query, class_name, question, options)
+        limit.check("gathering the evidence")
         return self.conclude(evidence, question, strategy, log, options)
 
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
