@@ -4,7 +4,8 @@ It gathers the evidence (`inspection/`: references, rules, anomaly map, calibrat
 language model when one is configured (`reasoning/`) — or writes the verdict from the evidence alone
 when none is — keeps the conversation for follow-up questions, and appends every inspection and turn to
 the run log (`records/`). It hands out the other use cases of its data home: `references` (ingest,
-accept-as-normal, calibration), `rule_book`, `history`, and runs `evaluate` and `demo_parts`.
+accept-as-normal, calibration), `rule_book`, `history`, `doctor` (damage check and repair), and runs
+`evaluate` and `demo_parts`.
 
 It builds each part once and passes it what it needs: scorer → class thresholds → evidence gatherer
 → model reasoner (with its own thresholds of P(anomalous)).
@@ -120,6 +121,13 @@ class Inspector:
         from assistant.records.reference_library import ReferenceLibrary
 
         return ReferenceLibrary(self.workspace, self.scorer, self.thresholds)
+
+    @property
+    def doctor(self):
+        """Checks the home (store, features, reference copies, calibration) and repairs what can be rebuilt."""
+        from assistant.records.home_doctor import HomeDoctor
+
+        return HomeDoctor(self.workspace, self.scorer, self.thresholds)
 
     @property
     def reference_dir(self) -> Path:
