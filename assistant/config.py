@@ -83,8 +83,8 @@ class VLMConfig:
     reference_images: int = 2
 
     def __post_init__(self):
-        one_of("strategy", self.strategy, STRATEGY_NAMES)
-        one_of("overlay_style", self.overlay_style, OVERLAY_STYLES)
+        one_of("strategy", self.strategy, STRATEGY_NAMES, "prompt strategy")
+        one_of("overlay_style", self.overlay_style, OVERLAY_STYLES, "overlay style")
         within("fusion_weight", self.fusion_weight, 0, 1)
         within("calibration_samples", self.calibration_samples, 0)
         within("reference_images", self.reference_images, 0)

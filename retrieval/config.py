@@ -28,9 +28,9 @@ def within(name: str, value, low=None, high=None, *, above: bool = False, option
         raise ConfigError(f"{name}: must be {bound}, got {value!r}")
 
 
-def one_of(name: str, value, names) -> None:
+def one_of(name: str, value, names, what: str = "value") -> None:
     if value not in names:
-        raise ConfigError(f"{name}: unknown value {value!r}; choose one of {', '.join(names)}")
+        raise ConfigError(f"{name}: unknown {what} {value!r}; choose one of {', '.join(names)}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class EncoderConfig:
     layers: tuple[str, ...] = ()
 
     def __post_init__(self):
-        one_of("name", self.name, ENCODER_NAMES)
+        one_of("name", self.name, ENCODER_NAMES, "image encoder")
         within("image_size", self.image_size, 32, 4096)
 
 
