@@ -1,7 +1,8 @@
 """Top-level configuration: one frozen dataclass tree, defaults in code, YAML overrides.
 
 `load_config(path)` merges a YAML file over the defaults; unknown keys and wrong types are a
-`ConfigError` that names the key. Every YAML shipped under `configs/` is loaded by a test.
+`ConfigError` that names the key, and so are NaN / infinite numbers and values out of range (each
+dataclass checks itself when built). Every YAML shipped under `configs/` is loaded by a test.
 """
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.config import RetrievalConfig
+from retrieval.config import RetrievalConfig, one_of, within
 from retrieval.errors import ConfigError
+
+# = assistant.reasoning.prompt_builder.STRATEGIES and retrieval.overlay.STYLES (tests/test_config.py keeps them so)
+STRATEGY_NAMES = ("naive", "class", "rules", "reference", "rules_reference", "overlay")
+OVERLAY_STYLES = ("heatmap", "contour", "box", "all")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,12 +30,27 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class InputConfig:
     """Limits on what an operator may hand in.
 
-    max_pixels: images with more pixels are refused (decompression-bomb guard).
+    max_pixels: images with more pixels are refused, from the header, before decoding (bomb guard).
     max_bytes: files larger than this are refused before decoding.
+    max_decoded_bytes: images whose decoded pixels would take more memory than this are refused
+      (judged from the header: pixels x bytes per pixel of the file's mode).
+    work_side: larger images are decoded reduced (JPEG draft, else an integer reduce) to about this
+      longest side; the map and the model see no more than this anyway.
+    max_seconds: an inspection taking longer than this stops with an error (checked between stages).
     """
 
     max_pixels: int = 40_000_000
     max_bytes: int = 200_000_000
+    max_decoded_bytes: int = 400_000_000
+    work_side: int = 2048
+    max_seconds: float = 120.0
+
+    def __post_init__(self):
+        within("max_pixels", self.max_pixels, 64)
+        within("max_bytes", self.max_bytes, 1)
+        within("max_decoded_bytes", self.max_decoded_bytes, 1)
+        within("work_side", self.work_side, 64, 16384)
+        within("max_seconds", self.max_seconds, 0, above=True)
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,15 @@ class VLMConfig:
     overlay_style: str = "heatmap"
     reference_images: int = 2
 
+    def __post_init__(self):
+        one_of("strategy", self.strategy, STRATEGY_NAMES, "prompt strategy")
+        one_of("overlay_style", self.overlay_style, OVERLAY_STYLES, "overlay style")
+        within("fusion_weight", self.fusion_weight, 0, 1)
+        within("calibration_samples", self.calibration_samples, 0)
+        within("reference_images", self.reference_images, 0)
+        within("max_new_tokens", self.max_new_tokens, 1, optional=True)
+        within("timeout_s", self.timeout_s, 0, above=True, optional=True)
+
 
 @dataclass(frozen=True)
 class NormalcyConfig:
@@ -92,7 +122,10 @@ def from_dict(cls: type, data: dict, where: str = "config"):
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
     kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:          # a dataclass's own check names the key; prefix where it is
+        raise ConfigError(f"{where}.{exc}") from None
 
 
 def _coerce(hint, value, where: str):
@@ -107,6 +140,8 @@ def _coerce(hint, value, where: str):
         return None
     for kind in allowed:
         if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{where}: expected a finite number, got {value!r}")
             return float(value)
         if isinstance(kind, type) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
             return value

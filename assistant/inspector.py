@@ -4,7 +4,8 @@ It gathers the evidence (`inspection/`: references, rules, anomaly map, calibrat
 language model when one is configured (`reasoning/`) — or writes the verdict from the evidence alone
 when none is — keeps the conversation for follow-up questions, and appends every inspection and turn to
 the run log (`records/`). It hands out the other use cases of its data home: `references` (ingest,
-accept-as-normal, calibration), `rule_book`, `history`, and runs `evaluate` and `demo_parts`.
+accept-as-normal, calibration), `rule_book`, `history`, `doctor` (damage check and repair), and runs
+`evaluate` and `demo_parts`.
 
 It builds each part once and passes it what it needs: scorer → class thresholds → evidence gatherer
 → model reasoner (with its own thresholds of P(anomalous)).
@@ -25,6 +26,7 @@ from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.inspection.evidence_verdict import follow_up_answer
 from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspection.patch_scorer import PatchScorer
+from assistant.inspection.time_limit import TimeLimit
 from assistant.records.run_log import RunLog
 from assistant.verdict import Verdict
 from assistant.workspace import Workspace
@@ -74,8 +76,11 @@ class Inspector:
         return self._reasoner
 
     def classes(self) -> dict[str, int]:
-        """Product classes in the store and their number of references."""
-        return self.references.classes()
+        """Product classes in the store and their number of references ({} when nothing was ingested)."""
+        if not self.workspace.has_store():
+            return {}
+        with self.workspace.using_store():
+            return self.workspace.references.classes()
 
     def warm_up(self, calibrate: bool = False, progress=None) -> None:
         """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model.
@@ -84,7 +89,9 @@ class Inspector:
         progress(text): told what is being done."""
         say = progress or (lambda text: None)
         say("loading the image and text encoders and the stores")
-        self.workspace.encoder, self.workspace.references, self.workspace.rules  # noqa: B018
+        self.workspace.encoder  # noqa: B018
+        if self.workspace.has_store():
+            self.workspace.references, self.workspace.rules  # noqa: B018
         if not self.model_id():
             return
         say(f"loading the model {self.model_id()}")
@@ -131,6 +138,13 @@ class Inspector:
         return ReferenceLibrary(self.workspace, self.scorer, self.thresholds)
 
     @property
+    def doctor(self):
+        """Checks the home (store, features, reference copies, calibration) and repairs what can be rebuilt."""
+        from assistant.records.home_doctor import HomeDoctor
+
+        return HomeDoctor(self.workspace, self.scorer, self.thresholds)
+
+    @property
     def reference_dir(self) -> Path:
         """The folder of the references' stored copies (`SHA256.png`), for showing them."""
         return self.home.references
@@ -166,8 +180,14 @@ class Inspector:
 
     def inspect(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
                 log: bool = True, options: InspectOptions | None = None) -> Inspection:
-        """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`."""
-        evidence = self.gather(source, class_name, question, options)
+        """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`; past
+        `inputs.max_seconds` (checked after decoding and after the evidence) it stops with a BadInput."""
+        limit = TimeLimit(self.config.inputs.max_seconds, str(getattr(source, "path", None) or source)[:200]
+                          if not isinstance(source, bytes) else "the uploaded image")
+        query = self.load(source)
+        limit.check("decoding")
+        evidence = self.gather(query, class_name, question, options)
+        limit.check("gathering the evidence")
         return self.conclude(evidence, question, strategy, log, options)
 
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
@@ -255,16 +275,9 @@ class Inspector:
 
     def record(self, inspection: Inspection, options: InspectOptions | None = None) -> dict:
         """Append an inspection to the run log, with its image and overlay stored by hash."""
-        evidence = inspection.evidence
-        image_sha = self.log.store_image(evidence.query.image, evidence.query.sha256)
-        overlay_sha = self.log.store_image(evidence.overlay("all"))
         config = self.config if options is None else options.apply(self.config)
-        extra = {} if options is None else {"options": options.to_dict()}
-        return self.log.append({
-            "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
-            "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
-            "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
-            "encoder": self.workspace.encoder.id, "config_hash": config.hash(), **extra})
+        return self.log.record_inspection(inspection, self.workspace.encoder.id, config.hash(),
+                                          None if options is None else options.to_dict())
 
     def evaluate(self, dataset_root: Path, layout: str, out_dir: Path, strategies=(), classes: str | None = None,
                  limit: int | None = None, seed: int = 0):
@@ -274,15 +287,11 @@ class Inspector:
         from assistant.evaluation.harness import run_evaluation
 
         data = load_dataset(dataset_root, layout, classes, seed=seed)
-        return run_evaluation(data, out_dir, self.config, strategies, limit=limit, seed=seed,
-                              backend=self._backend, inspector_for=self._sibling)
+        return run_evaluation(data, out_dir, self.config, strategies, limit=limit, seed=seed, backend=self._backend,
+                              inspector_for=lambda home, backend: Inspector(self.config, home, backend=backend))
 
     def demo_parts(self, source: str = "all", n_references: int = 120):
         """-> (references [(class, path)], cases [DemoCase], notices) of the demo (`demo/`)."""
         from assistant.demo.demo_parts import demo_parts
 
         return demo_parts(source, n_references, self.home.root / "demo")
-
-    def _sibling(self, home: Home, backend=None) -> Inspector:
-        """An Inspector of the same configuration over another data home (the evaluation's own)."""
-        return Inspector(self.config, home, backend=backend)

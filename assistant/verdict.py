@@ -8,6 +8,7 @@ rules, hashes) is filled in by the system, never by the model.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 DEFAULT_QUESTION = "Is this part defective, and why?"   # asked when the operator asks nothing
@@ -65,6 +66,9 @@ class Verdict:
             raise ValueError(f"correctness must be 0 or 1, got {self.correctness!r}")
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        scores = (self.anomaly_score, self.threshold, self.map_score, self.model_score)
+        if not all(v is None or math.isfinite(v) for v in scores):
+            raise ValueError(f"verdict scores must be finite (a NaN would read as PASS), got {scores!r}")
 
     @property
     def label(self) -> str:
@@ -74,7 +78,7 @@ class Verdict:
         return asdict(self)
 
     def to_json(self, indent: int | None = None) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
 def verdict_label(verdict: dict) -> str:

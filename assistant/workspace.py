@@ -4,7 +4,8 @@ Front ends build one `Workspace` and keep it (the server holds it for its lifeti
 Other processes may use the same home at the same time (a CLI beside `normalcy serve`): every use case
 that touches the store runs inside `using_store()`, which holds the home's store lock, reopens the Chroma
 client when another process changed the store, and announces this process's own changes
-(`retrieval.store_lock`).
+(`retrieval.store_lock`). Opening the store checks the home first (`Home.check`); only a workspace marked `for_writing` (ingest,
+rules) may create a missing home or store — an inspection of a home that holds nothing creates nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from assistant.config import NormalcyConfig
 from assistant.home import Home
-from retrieval.errors import BadInput
+from retrieval.errors import BadInput, EmptyStore
 from retrieval.rule import load_rules_file
 from retrieval.store_lock import StoreLock
 
@@ -27,6 +28,7 @@ class Workspace:
         self.lock = StoreLock(home.root)
         self._client = None
         self._dirty = False
+        self.writing = False
 
     @contextmanager
     def using_store(self):
@@ -52,6 +54,10 @@ class Workspace:
     def _refresh(self) -> None:
         from retrieval.chroma_client import SharedClients
 
+        self.home.check(create=self.writing)
+        if not self.writing and not self.has_store():
+            raise EmptyStore(f"the reference store in {self.home.root} is empty; add normal images with "
+                             "`normalcy ingest DIR --class NAME` (or run `normalcy demo`)")
         client = SharedClients.get(self.home.store, self.config.retrieval.store, self.lock.generation())
         if client is not self._client:
             self._client = client
@@ -63,6 +69,15 @@ class Workspace:
 
         SharedClients.advance(self.home.store, self.lock.changed())
         self._dirty = False
+
+    def for_writing(self) -> Workspace:
+        """Mark this workspace as one that adds to the home (a missing home or store is created)."""
+        self.writing = True
+        return self
+
+    def has_store(self) -> bool:
+        """Whether a store was ever created here (or one is configured on a server)."""
+        return bool(self.config.retrieval.store.host) or (self.home.store / "chroma.sqlite3").is_file()
 
     @cached_property
     def encoder(self):

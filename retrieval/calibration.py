@@ -3,11 +3,16 @@
 Each reference (up to a bounded number) is scored leave-one-out: against its k nearest *other*
 references, exactly as a query would be. The threshold sits z standard deviations above the mean of
 those normal scores. `anomaly_score = map_score / threshold`, so 1.0 is the class threshold.
+A calibration carries a digest of its values and of what it was computed from (reference-set
+fingerprint, settings); a stored one whose digest does not match (edited, damaged) is not current.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -24,12 +29,26 @@ class Calibration:
     n_references: int
     fingerprint: str     # hash of the class's reference set
     settings: str        # encoder id + map settings the scores were made with
+    digest: str = ""     # of every field above (`sealed`); "" = never sealed
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def content_digest(self) -> str:
+        fields = {k: v for k, v in asdict(self).items() if k != "digest"}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+    def sealed(self) -> Calibration:
+        return replace(self, digest=self.content_digest())
+
+    def usable(self) -> bool:
+        """Finite, positive threshold and statistics, and the digest matches the values."""
+        numbers = (self.threshold, self.mean, self.std)
+        finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)
+        return finite and self.threshold > 0 and self.digest == self.content_digest()
+
     def is_current(self, fingerprint: str, settings: str) -> bool:
-        return self.fingerprint == fingerprint and self.settings == settings
+        return self.fingerprint == fingerprint and self.settings == settings and self.usable()
 
 
 def threshold_from_scores(scores: np.ndarray, z: float) -> tuple[float, float, float]:

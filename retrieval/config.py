@@ -1,11 +1,36 @@
 """Configuration of the evidence layer: frozen dataclasses with defaults in code.
 
-YAML files only override these (see `assistant.config`); unknown keys are errors.
+YAML files only override these (see `assistant.config`); unknown keys are errors. Each dataclass checks
+its own values when built (`within`): a NaN, an infinity or a value out of range is a `ConfigError` naming
+the key, so nothing downstream ever runs (or writes) with it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+from retrieval.errors import ConfigError
+
+ENCODER_NAMES = ("efficientnet-lite0", "open_clip", "torchvision")   # = image_encoder.ENCODERS (a test keeps it)
+
+
+def within(name: str, value, low=None, high=None, *, above: bool = False, optional: bool = False) -> None:
+    """Raise ConfigError unless `value` is a finite number with low <= value <= high (low < value if `above`)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+    too_low = low is not None and (value <= low if above else value < low)
+    if too_low or (high is not None and value > high):
+        bound = f"{'>' if above else '>='} {low}" if low is not None else ""
+        bound += (" and " if bound and high is not None else "") + (f"<= {high}" if high is not None else "")
+        raise ConfigError(f"{name}: must be {bound}, got {value!r}")
+
+
+def one_of(name: str, value, names, what: str = "value") -> None:
+    if value not in names:
+        raise ConfigError(f"{name}: unknown {what} {value!r}; choose one of {', '.join(names)}")
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,10 @@ class EncoderConfig:
     image_size: int = 224
     layers: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        one_of("name", self.name, ENCODER_NAMES, "image encoder")
+        within("image_size", self.image_size, 32, 4096)
+
 
 @dataclass(frozen=True)
 class MapConfig:
@@ -42,6 +71,12 @@ class MapConfig:
     neighbourhood: int = 3
     top_fraction: float = 0.0
 
+    def __post_init__(self):
+        within("k", self.k, 1, 1000)
+        within("sigma", self.sigma, 0, 100)
+        within("neighbourhood", self.neighbourhood, 1, 15)
+        within("top_fraction", self.top_fraction, 0, 1)
+
 
 @dataclass(frozen=True)
 class CalibrationConfig:
@@ -54,6 +89,10 @@ class CalibrationConfig:
     z: float = 2.0
     max_references: int = 64
 
+    def __post_init__(self):
+        within("z", self.z, 0, 100)
+        within("max_references", self.max_references, 2)
+
 
 @dataclass(frozen=True)
 class StoreConfig:
@@ -61,6 +100,9 @@ class StoreConfig:
 
     host: str | None = None
     port: int = 8000
+
+    def __post_init__(self):
+        within("port", self.port, 1, 65535)
 
 
 @dataclass(frozen=True)
@@ -70,3 +112,6 @@ class RetrievalConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     rules_top_n: int = 6
+
+    def __post_init__(self):
+        within("rules_top_n", self.rules_top_n, 0, 100)

@@ -33,3 +33,11 @@ class MissingWeights(NormalcyError):
 
 class ConfigError(NormalcyError):
     """A configuration file or option is invalid."""
+
+
+class CorruptState(NormalcyError):
+    """Something Normalcy persisted (store, cached features, calibration) is damaged; the message names it
+    and points at `normalcy doctor`, which repairs what can be rebuilt."""
+
+
+DOCTOR_HINT = "run `normalcy doctor --repair` to check the home and rebuild what can be rebuilt"

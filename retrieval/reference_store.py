@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.errors import EmptyStore, EncoderMismatch, UnknownClass
+from retrieval.errors import CorruptState, EmptyStore, EncoderMismatch, UnknownClass
 
 COLLECTION = "references"
 REBUILD_COLLECTION = "references-rebuild"     # a rebuild fills this one, then takes the name above
@@ -41,9 +41,8 @@ class ReferenceStore:
     def __init__(self, client, encoder_id: str, location: str = "the store", name: str = COLLECTION):
         self.encoder_id = encoder_id
         self.location = location
-        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-        if name in existing:
-            self.collection = client.get_collection(name)
+        self.collection = self._open(client, location, name)
+        if self.collection is not None:
             built_with = (self.collection.metadata or {}).get("encoder")
             if built_with != encoder_id:
                 raise EncoderMismatch(
@@ -54,6 +53,16 @@ class ReferenceStore:
             self.collection = client.create_collection(
                 name, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
                 embedding_function=None)
+
+    @staticmethod
+    def _open(client, location: str, name: str):
+        """The named collection, None when there is none yet; a store chroma cannot read is CorruptState."""
+        try:
+            existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+            return client.get_collection(name) if name in existing else None
+        except Exception as exc:  # chromadb/sqlite errors on a damaged store
+            raise CorruptState(f"the reference store in {location} is damaged ({type(exc).__name__}: {exc}); "
+                               "move its store folder aside and re-ingest the references") from None
 
     def existing(self, ids: list[str]) -> set[str]:
         if not ids:

@@ -43,7 +43,7 @@ class Context:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False), envvar="NORMALCY_HOME",
+@click.option("--home", envvar="NORMALCY_HOME",
               help="Data home (store, calibration, run log). Default: $NORMALCY_HOME or ~/.normalcy")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding the defaults.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
@@ -55,6 +55,7 @@ def cli(ctx, home, config_path, verbose):
 
 def _register() -> None:
     from ui.demo_command import demo
+    from ui.doctor_command import doctor
     from ui.eval_command import evaluate
     from ui.ingest_command import ingest
     from ui.inspect_command import inspect
@@ -62,7 +63,7 @@ def _register() -> None:
     from ui.rules_command import rules
     from ui.serve_command import serve
 
-    for command in (ingest, rules, inspect, evaluate, serve, demo, models):
+    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor):
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -2,7 +2,8 @@
 
 Each overlay (heatmap, contour, box) is rendered from the case's evidence, gathered again for the few
 cases shown; the file name carries the image's sha256 and the config hash, so a re-run reuses it, and
-overlays of earlier runs that are no longer among the worst cases are removed.
+overlays of earlier runs that are no longer among the worst cases are removed. Class, defect-type and file
+names come from the dataset, so they pass through `path_part` and the result is checked to stay in DIR/cases/.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.atomic_file import png_bytes, write_bytes
+from retrieval.path_part import inside, path_part
 
 REPORT_KEYS = ("kind", "class_name", "path", "score", "status", "overlay", "reasoning", "strategy")
 
 
 def case_path(folder: Path, case: dict, config: str) -> Path:
     sample = case["sample"]
-    name = f"{sample.defect_type}_{sample.path.stem}_{case['sha256'][:8]}_{config[:8]}.png"
-    return folder / sample.class_name / name
+    name = f"{path_part(sample.defect_type)}_{path_part(sample.path.stem)}_{case['sha256'][:8]}_{config[:8]}.png"
+    return inside(folder, Path(folder) / path_part(sample.class_name) / name)
 
 
 def save_overlays(gather, cases: list[dict], folder: Path, configs: dict[str, str]) -> list[dict]:

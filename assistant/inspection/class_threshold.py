@@ -1,16 +1,19 @@
 """Keeping each class's threshold current: leave-one-out over its normal references, stored in
-HOME/calibration.json, recomputed whenever the reference set or the scoring settings change."""
+HOME/calibration.json, recomputed whenever the reference set or the scoring settings change, or when a
+stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
+that is not a JSON object of entries is a `CorruptState`; a threshold that comes out non-finite is one too."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
 from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_from_scores
-from retrieval.errors import BadInput
+from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState
 
 
 class ClassThresholds:
@@ -29,17 +32,32 @@ class ClassThresholds:
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
-        return json.loads(path.read_text()) if path.is_file() else {}
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptState(f"{path} is damaged (not JSON: {exc}); {DOCTOR_HINT}") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise CorruptState(f"{path} is damaged (not an object of per-class entries); {DOCTOR_HINT}")
+        return data
+
+    def known(self, class_name: str) -> Calibration | None:
+        """The stored entry of a class as it is (None when absent or not even shaped like one)."""
+        entry = self.stored().get(class_name)
+        try:
+            return Calibration(**entry) if entry else None
+        except TypeError:
+            return None
 
     def current(self, class_name: str) -> Calibration:
-        """The class's calibration, recomputed first if its references or settings changed."""
+        """The class's calibration, recomputed first if its references or settings changed or the stored
+        entry is not usable."""
         with self.ws.using_store():
             fingerprint = self.ws.references.fingerprint(class_name)
-            known = self.stored().get(class_name)
-            if known:
-                calibration = Calibration(**known)
-                if calibration.is_current(fingerprint, self.settings):
-                    return calibration
+            calibration = self.known(class_name)
+            if calibration is not None and calibration.is_current(fingerprint, self.settings):
+                return calibration
             return self.recalibrate(class_name, fingerprint)
 
     def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
@@ -52,8 +70,11 @@ class ClassThresholds:
             scores = [self._leave_one_out(i, references, embeddings)
                       for i in spread_indices(len(references), cfg.calibration.max_references)]
             threshold, mean, std = threshold_from_scores(np.array(scores), cfg.calibration.z)
+            if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
+                raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
+                                   f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
             calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
-                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings)
+                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings).sealed()
             self._save(calibration)
             return calibration
 
@@ -70,6 +91,9 @@ class ClassThresholds:
         return image_score(grid, self.ws.config.retrieval.map.top_fraction)
 
     def _save(self, calibration: Calibration) -> None:
-        data = self.stored()
+        try:
+            data = self.stored()
+        except CorruptState:
+            data = {}                   # a damaged file is replaced, entry by entry, as classes recalibrate
         data[calibration.class_name] = calibration.to_dict()
-        write_text(self.ws.home.calibration, json.dumps(data, indent=2, sort_keys=True))
+        write_text(self.ws.home.calibration, json.dumps(data, indent=2, sort_keys=True, allow_nan=False))

@@ -3,10 +3,12 @@
 This is where the retrieval primitives meet: the query is encoded once; its embedding retrieves the k
 nearest references of the class; its patch features are compared with the cached patch features of those
 references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold).
+A score that is not finite is an error, never a verdict (NaN compares false, so it would read as PASS).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,6 +17,7 @@ import numpy as np
 from assistant.inspection.inputs import LoadedImage
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
+from retrieval.errors import DOCTOR_HINT, CorruptState
 from retrieval.reference_store import Reference
 from retrieval.rule_store import RankedRule
 
@@ -104,5 +107,8 @@ class EvidenceGatherer:
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
             grid = self.scorer.score_grid(features[0], references)
             score = anomaly_map.image_score(grid, cfg.map.top_fraction)
+            if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):
+                raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "
+                                   f"threshold {calibration.threshold!r}, not a finite number; {DOCTOR_HINT}")
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
             return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)

@@ -2,7 +2,8 @@
 
 `featurize` runs the image encoder and the neighbourhood aggregation; `reference_features` reads a
 reference's cached patch features (recomputed from its stored copy when the cache lost them);
-`score_grid` compares a query's patches with the patches of given references.
+`score_grid` compares a query's patches with the patches of given references (a reference whose cached
+features do not match the query's channels is a `CorruptState` naming its file).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from retrieval import anomaly_map
-from retrieval.errors import MissingWeights
+from retrieval.errors import DOCTOR_HINT, CorruptState, MissingWeights
 from retrieval.reference_store import Reference
 
 
@@ -44,13 +45,20 @@ class PatchScorer:
         self.ws.features.put(reference.sha256, features[0].numpy())
         return self.ws.features.get(reference.sha256)
 
+    def _matching(self, reference: Reference, channels: int) -> np.ndarray:
+        cached = self.reference_features(reference)
+        if cached.shape[0] != channels:
+            raise CorruptState(f"cached features {self.ws.features.path(reference.sha256)} have {cached.shape[0]} "
+                               f"channels, the encoder gives {channels}; {DOCTOR_HINT}")
+        return cached
+
     def score_grid(self, features, references: list[Reference]) -> np.ndarray:
         """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances."""
         import torch
 
         from retrieval.patch_features import as_patches
 
-        bank = torch.cat([as_patches(torch.from_numpy(self.reference_features(r))) for r in references])
+        bank = torch.cat([as_patches(torch.from_numpy(self._matching(r, features.shape[0]))) for r in references])
         distances = anomaly_map.nearest_patch_distance(as_patches(features), bank)
         grid = distances.reshape(features.shape[1:]).numpy()
         return anomaly_map.gaussian_smooth(grid, self.ws.config.retrieval.map.sigma)

@@ -2,7 +2,8 @@
 
 `ingestion` adds normal references to the store; `accepted_normal` adds one inspected image as normal
 (accept-as-normal); `rule_book` edits the operator's expert rules; `run_log` appends every inspection
-and turn (images by sha256); `inspection_history` reads them back for History and reopening.
+and turn (images by sha256); `inspection_history` reads them back for History and reopening;
+`home_doctor` says what in the home is damaged and rebuilds what can be rebuilt (`normalcy doctor`).
 
 May import: retrieval, assistant.inspection, assistant.config, assistant.home, assistant.verdict,
 assistant.workspace.

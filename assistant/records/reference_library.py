@@ -17,7 +17,7 @@ from retrieval.errors import BadInput
 class ReferenceLibrary:
     def __init__(self, workspace, scorer, thresholds):
         """scorer: the `PatchScorer` that encodes references; thresholds: the `ClassThresholds` kept current."""
-        self.ws = workspace
+        self.ws = workspace.for_writing()
         self.scorer = scorer
         self.thresholds = thresholds
 

@@ -25,7 +25,7 @@ class BookEntry:
 
 class RuleBook:
     def __init__(self, workspace):
-        self.ws = workspace
+        self.ws = workspace.for_writing()
 
     @property
     def path(self) -> Path:

@@ -44,6 +44,17 @@ class RunLog:
             handle.write(line)
         return record
 
+    def record_inspection(self, inspection, encoder_id: str, config_hash: str, options: dict | None = None) -> dict:
+        """Append an inspection (the Inspector's `Inspection`), its image and overlay stored by hash."""
+        evidence = inspection.evidence
+        image_sha = self.store_image(evidence.query.image, evidence.query.sha256)
+        overlay_sha = self.store_image(evidence.overlay("all"))
+        return self.append({
+            "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
+            "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
+            "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
+            "encoder": encoder_id, "config_hash": config_hash, **({"options": options} if options else {})})
+
     def records(self) -> list[dict]:
         """All records, oldest first; an unreadable (truncated) line is skipped."""
         out = []

@@ -68,3 +68,15 @@ def test_vision_only_verdict_says_no_model_is_configured(inspector, texture_set)
     assert "No language model is configured" in verdict.reasoning
     assert "threshold" in verdict.reasoning and verdict.defect_box
     assert verdict.anomaly_score == pytest.approx(verdict.map_score / verdict.threshold, rel=1e-3)
+
+
+def test_a_verdict_never_holds_a_nan_score():
+    import math
+
+    import pytest
+
+    from assistant.verdict import Verdict
+
+    with pytest.raises(ValueError, match="finite"):
+        Verdict(reasoning="", correctness=1, anomaly_score=math.nan, threshold=1.0, status="vision_only",
+                class_name="brick", map_score=math.nan, image_sha256="0" * 64)

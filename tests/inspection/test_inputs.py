@@ -66,9 +66,52 @@ def _bomb_png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
 
 
-def test_decompression_bomb_is_refused_before_decoding(tmp_path):
-    message = _refused(_write(tmp_path, "bomb.png", _bomb_png(100_000, 100_000)))
-    assert "pixels" in message or "not an image" in message
+@pytest.mark.parametrize("side", [30_000, 100_000])
+def test_decompression_bomb_says_too_large_and_which_limit(tmp_path, side):
+    message = _refused(_write(tmp_path, "bomb.png", _bomb_png(side, side)))
+    assert "too large" in message and "inputs.max_pixels" in message and "not an image" not in message
+
+
+def test_decoded_memory_limit_is_judged_from_the_header(tmp_path):
+    path = _write(tmp_path, "wide.png", _bomb_png(4000, 4000))          # 16 M pixels, under max_pixels
+    message = _refused(path, InputConfig(max_decoded_bytes=50_000_000))
+    assert "too large" in message and "inputs.max_decoded_bytes" in message
+
+
+def test_a_large_cheap_png_decodes_reduced_fast_and_small(tmp_path):
+    import time
+
+    path = tmp_path / "big1bit.png"
+    Image.new("1", (6300, 6300)).save(path, optimize=True)              # ~5 KB, 39.7 M pixels
+    start = time.perf_counter()
+    loaded = load_image(path)
+    seconds = time.perf_counter() - start
+    assert max(loaded.size) <= 2 * InputConfig().work_side and loaded.source_size == (6300, 6300)
+    assert seconds < 10, seconds
+
+
+def test_a_large_jpeg_is_decoded_by_its_draft(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (5000, 3000), (120, 80, 40)).save(path, quality=90)
+    loaded = load_image(path, InputConfig(work_side=1000))
+    assert max(loaded.size) <= 2000 and loaded.source_size == (5000, 3000) and loaded.source_format == "JPEG"
+
+
+def test_gif_is_read_by_inspect_and_ingest_alike(tmp_path):
+    from assistant.records.ingestion import images_in
+
+    path = tmp_path / "part.gif"
+    Image.new("P", (32, 32), 3).save(path)
+    assert load_image(path).image.mode == "RGB" and path in images_in(tmp_path)
+
+
+def test_an_inspection_past_its_time_limit_stops_with_one_line():
+    from assistant.inspection.time_limit import TimeLimit
+
+    limit = TimeLimit(0.001, "part.png")
+    limit.start -= 1
+    with pytest.raises(BadInput, match=r"part.png took .* over inputs.max_seconds = 0.001"):
+        limit.check("decoding")
 
 
 def test_pixel_limit_from_config(tmp_path):

@@ -1,0 +1,158 @@
+"""`normalcy doctor`: what in a data home is damaged, and the repair of what can be rebuilt.
+
+It checks, in order: the home itself (a folder, writable), the store's database, the cached features of
+every reference (a finite (C, H, W) array), the stored reference copies (they decode) and each class's
+calibration (usable and current). With `repair`, features are recomputed from the copies and calibration
+from the features; a damaged store or a lost copy cannot be rebuilt from the home and is said to be so,
+with what to do. Handed out by the Inspector (`inspector.doctor`), so front ends never touch the stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from retrieval.chroma_client import REBUILD_HINT, store_problem
+from retrieval.errors import NormalcyError
+
+
+@dataclass
+class Finding:
+    part: str              # home | store | features | copies | calibration
+    detail: str
+    damaged: bool = False
+    repaired: bool = False
+
+    def line(self) -> str:
+        state = "repaired" if self.repaired else ("DAMAGED" if self.damaged else "ok")
+        return f"{state:9s}{self.part}: {self.detail}"
+
+
+@dataclass
+class DoctorReport:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, part: str, detail: str, damaged: bool = False, repaired: bool = False) -> None:
+        self.findings.append(Finding(part, detail, damaged, repaired))
+
+    @property
+    def remaining(self) -> list[Finding]:
+        """Damage that is still there (not repaired)."""
+        return [f for f in self.findings if f.damaged and not f.repaired]
+
+    def lines(self) -> list[str]:
+        return [f.line() for f in self.findings]
+
+    def summary(self) -> str:
+        parts = sorted({f.part for f in self.remaining})
+        return (f"damage remains in {', '.join(parts)} of the data home (see above); "
+                + ("run `normalcy doctor --repair`, then follow what it says" if parts else ""))
+
+
+class HomeDoctor:
+    def __init__(self, workspace, scorer, thresholds):
+        self.ws = workspace
+        self.scorer = scorer
+        self.thresholds = thresholds
+
+    def examine(self, repair: bool = False) -> DoctorReport:
+        report = DoctorReport()
+        references = self._store(report)
+        if references is None:
+            return report
+        self._features(report, references, repair)
+        self._copies(report, references)
+        self._calibration(report, repair)
+        return report
+
+    def _store(self, report: DoctorReport):
+        """All references of the store, or None when the home or the store cannot be read."""
+        try:
+            self.ws.home.check(create=False)
+        except NormalcyError as exc:
+            report.add("home", str(exc), damaged=True)
+            return None
+        problem = store_problem(self.ws.home.store)
+        if problem:
+            report.add("store", f"{problem}; {REBUILD_HINT}", damaged=True)
+            return None
+        if not self.ws.has_store():
+            report.add("store", "none yet (nothing was ingested into this home)")
+            return None
+        try:
+            classes = self.ws.references.classes()
+        except NormalcyError as exc:
+            report.add("store", str(exc), damaged=True)
+            return None
+        report.add("store", f"{len(classes)} class(es), {sum(classes.values())} reference(s)")
+        return [r for name in classes for r in self.ws.references.of_class(name)]
+
+    def _features(self, report: DoctorReport, references, repair: bool) -> None:
+        bad = {r.sha256: (r, self.ws.features.check(r.sha256)) for r in references}
+        bad = {sha: pair for sha, pair in bad.items() if pair[1] is not None}
+        if not bad:
+            report.add("features", f"{len(references)} cached feature file(s) read back finite")
+            return
+        first = next(iter(bad.values()))
+        detail = f"{len(bad)} of {len(references)} feature file(s) damaged (first: {first[0].sha256[:12]}, {first[1]})"
+        if not repair:
+            report.add("features", detail + "; --repair recomputes them from the stored copies", damaged=True)
+            return
+        failed = []
+        for sha, (reference, _) in bad.items():
+            self.ws.features.discard(sha)
+            try:
+                self.scorer.reference_features(reference)
+            except NormalcyError as exc:
+                failed.append(str(exc))
+        report.add("features", detail + (f"; {len(failed)} could not be rebuilt: {failed[0]}" if failed
+                                         else "; recomputed from the stored copies"),
+                   damaged=True, repaired=not failed)
+
+    def _copies(self, report: DoctorReport, references) -> None:
+        from PIL import Image
+
+        lost = []
+        for reference in references:
+            try:
+                with Image.open(self.ws.home.references / f"{reference.sha256}.png") as image:
+                    image.load()
+            except (OSError, SyntaxError, ValueError):
+                lost.append(reference)
+        if not lost:
+            report.add("copies", f"{len(references)} stored reference cop(ies) decode")
+            return
+        classes = sorted({r.class_name for r in lost})
+        report.add("copies", f"{len(lost)} stored reference cop(ies) missing or damaged (first: {lost[0].path}); "
+                   f"they cannot be rebuilt from the home: re-ingest class(es) {', '.join(classes)}", damaged=True)
+
+    def _calibration(self, report: DoctorReport, repair: bool) -> None:
+        try:
+            self.thresholds.stored()
+        except NormalcyError as exc:
+            if not repair:
+                report.add("calibration", str(exc), damaged=True)
+                return
+            self.ws.home.calibration.unlink()
+        for name in self.ws.references.classes():
+            self._class_calibration(report, name, repair)
+
+    def _class_calibration(self, report: DoctorReport, name: str, repair: bool) -> None:
+        known = self.thresholds.known(name)
+        current = known is not None and known.is_current(self.ws.references.fingerprint(name),
+                                                         self.thresholds.settings)
+        if current:
+            report.add("calibration", f"{name}: threshold {known.threshold:.4f}, sealed and current")
+            return
+        damaged = known is not None and not known.usable()
+        why = "edited or damaged (digest mismatch)" if damaged else ("missing" if known is None else "stale")
+        if not repair:
+            report.add("calibration", f"{name}: {why}; --repair (or the next inspection) recomputes it",
+                       damaged=damaged)
+            return
+        try:
+            fresh = self.thresholds.recalibrate(name)
+        except NormalcyError as exc:
+            report.add("calibration", f"{name}: {why}; recomputing failed: {exc}", damaged=True)
+            return
+        report.add("calibration", f"{name}: {why}; recomputed, threshold {fresh.threshold:.4f}",
+                   damaged=damaged, repaired=True)

@@ -1,0 +1,70 @@
+"""`normalcy doctor` names what is damaged in a home and rebuilds what can be rebuilt: features from the
+stored copies, calibration from the features; what cannot (a damaged store, a lost copy) is said so."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cli_runner import run_cli
+
+
+@pytest.fixture()
+def home_copy(tmp_path, ready_home):
+    home = tmp_path / "home_copy"
+    shutil.copytree(ready_home.root, home)
+    return home
+
+
+def _damage_features_and_calibration(home):
+    files = sorted((home / "features").glob("*/*.npy"))
+    files[0].write_bytes(b"")
+    features = np.load(files[1])
+    features[0, 0, 0] = np.nan
+    np.save(files[1], features)
+    data = json.loads((home / "calibration.json").read_text())
+    data["brick"]["threshold"] = 1e9
+    (home / "calibration.json").write_text(json.dumps(data))
+    return files[:2]
+
+
+def test_doctor_names_the_damage_then_repairs_it(home_copy, texture_set):
+    _damage_features_and_calibration(home_copy)
+    done = run_cli("--home", str(home_copy), "doctor")
+    assert done.returncode == 2, done.stderr
+    assert "DAMAGED  features: 2 of 14" in done.stdout and "digest mismatch" in done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1 and "normalcy doctor --repair" in done.stderr
+
+    fixed = run_cli("--home", str(home_copy), "doctor", "--repair")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "repaired features" in fixed.stdout and "repaired calibration: brick" in fixed.stdout
+
+    again = run_cli("--home", str(home_copy), "doctor")
+    assert again.returncode == 0 and "DAMAGED" not in again.stdout and "repaired" not in again.stdout
+    defect = sorted((texture_set / "test" / "defect").glob("*.png"))[0]
+    verdict = run_cli("--home", str(home_copy), "inspect", str(defect), "--class", "brick", "--json")
+    assert verdict.returncode == 0, verdict.stderr
+    assert np.isfinite(json.loads(verdict.stdout)["anomaly_score"])
+
+
+def test_doctor_says_a_damaged_store_cannot_be_rebuilt_from_the_home(home_copy, tmp_path):
+    (home_copy / "store" / "chroma.sqlite3").write_bytes(b"")
+    done = run_cli("--home", str(home_copy), "doctor", "--repair")
+    assert done.returncode == 2 and "DAMAGED  store" in done.stdout and "re-ingest" in done.stdout
+    missing = run_cli("--home", str(tmp_path / "nowhere"), "doctor")
+    assert missing.returncode == 2 and "does not exist" in missing.stdout
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_lost_copy_with_damaged_features_is_left_for_re_ingest(home_copy):
+    from assistant.config import NormalcyConfig
+    from assistant.home import Home
+    from assistant.inspector import Inspector
+
+    files = _damage_features_and_calibration(home_copy)
+    (home_copy / "references" / f"{files[0].stem}.png").unlink()
+    report = Inspector(NormalcyConfig(), Home(home_copy)).doctor.examine(repair=True)
+    parts = {f.part for f in report.remaining}
+    assert {"features", "copies"} <= parts, report.lines()
+    assert "re-ingest class(es) brick" in "\n".join(report.lines())

@@ -1,0 +1,20 @@
+"""`normalcy doctor`: say what in the data home is damaged; with --repair, rebuild what can be rebuilt."""
+
+from __future__ import annotations
+
+import click
+
+from retrieval.errors import CorruptState
+
+
+@click.command()
+@click.option("--repair", is_flag=True, help="Recompute damaged features from the stored copies and "
+                                             "calibration from the features.")
+@click.pass_obj
+def doctor(obj, repair):
+    """Check the data home: store, cached features, reference copies, calibration."""
+    report = obj.inspector.doctor.examine(repair=repair)
+    for line in report.lines():
+        click.echo(line)
+    if report.remaining:
+        raise CorruptState(report.summary())
