@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -73,13 +75,29 @@ def serve(obj, host, port, auth_file, model):
         obj.use_model(model)
     inspector = obj.inspector
     inspector.warm_up()  # a wrong model path fails here, with one line, not at the first inspection
-    from ui.chat_app import create_app, launch
-
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
     click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
-    with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir:  # shown images, reports; gone on Ctrl+C
+    with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals():
+        os.environ["GRADIO_TEMP_DIR"] = str(Path(work_dir) / "gradio")  # uploads and Gradio's copies live here too
+        from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
+
         try:
             launch(create_app(inspector, work_dir=Path(work_dir)), host, port, logins or None, quiet=True,
                    max_file_size=inspector.config.inputs.max_bytes)
         except OSError as exc:
             raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """SIGTERM (and SIGHUP) stop the server like Ctrl+C does: Gradio closes it, and the work folder (shown
+    images, reports, uploads) is removed on the way out, instead of being left behind by a killed process."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
