@@ -21,10 +21,14 @@ from ui.evidence_panel import empty_card, rules_table
 from ui.history_tab import HistoryView, build_history_tab, wire_history_tab
 from ui.image_folder import ImageFolder
 from ui.inspector_queue import SERIAL
+from ui.login_throttle import LoginThrottle
 from ui.operator_actions import NO_LABEL, OperatorActions
 from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
 
 CSS = Path(__file__).with_name("chat_app.css").read_text(encoding="utf-8")
+CACHE_SWEEP = (600, 3600)   # every 10 min, Gradio's copies of uploads and shown files older than 1 h are deleted
+SESSION_IDLE_S = 1800       # a session's inspection untouched for 30 min is freed (History still reopens it)
+SESSIONS = 256              # at most this many sessions kept in memory; the least recently used goes first
 
 
 def mode_notice(inspector) -> str:
@@ -120,8 +124,9 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
     images = ImageFolder(work_dir / "images")
     chat, history, editor = ChatHandlers(inspector, images), HistoryView(inspector, images), RuleEditor(inspector)
     actions = OperatorActions(inspector, work_dir / "reports")
-    with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True) as app:
-        state = gr.State(None)
+    with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
+                   delete_cache=CACHE_SWEEP) as app:
+        state = gr.State(None, time_to_live=SESSION_IDLE_S)
         browser_id = gr.BrowserState("", storage_key="normalcy-browser-id", secret=browser_secret(inspector.home))
         gr.Markdown("## Normalcy · is this part defective, and why?", elem_id="title")
         gr.Markdown(mode_notice(inspector), elem_id="mode-notice")
@@ -168,9 +173,14 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick) -> None:
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,
            block: bool = True, quiet: bool = False, max_file_size: int | None = None):
     """Serve the app: queued, local assets only, no share link, no analytics, no browser-side run history;
-    uploads over `max_file_size` bytes are refused before they reach the inspector."""
+    uploads over `max_file_size` bytes are refused before they reach the inspector; with logins, sign-ins
+    are throttled (ui/login_throttle.py)."""
+    from starlette.middleware import Middleware
+
     app.queue(default_concurrency_limit=4)
+    throttle = {"middleware": [Middleware(LoginThrottle)]} if auth else None
     return app.launch(server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=not block,
                       max_file_size=max_file_size, quiet=quiet, show_error=True, ssr_mode=False, run_history=False,
                       mcp_server=False, pwa=False, enable_monitoring=False, footer_links=["api", "settings"], css=CSS,
+                      app_kwargs=throttle, state_session_capacity=SESSIONS,
                       auth_message="Normalcy: sign in with the user name and password the operator configured.")

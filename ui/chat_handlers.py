@@ -16,6 +16,7 @@ from assistant.inspect_options import InspectOptions
 from assistant.verdict import DEFAULT_QUESTION
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
+from ui.markdown_text import literal
 from ui.operator_errors import shown_to_operator
 
 SWITCHES = ("class context", "rules", "overlay")
@@ -78,7 +79,7 @@ class ChatHandlers:
 
     def _inspect(self, path, question, state, class_choice, options, request):
         state.clear()
-        state.chat = [{"role": "user", "content": [{"path": path}, question or DEFAULT_QUESTION]}]
+        state.chat = [{"role": "user", "content": [{"path": path}, literal(question or DEFAULT_QUESTION)]}]
         yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True)
         class_name, note = self.pick_class(path, class_choice)
         evidence = self.inspector.gather(path, class_name, question, options)
@@ -93,17 +94,17 @@ class ChatHandlers:
     def pick_class(self, source, class_choice) -> tuple[str, str]:
         """(class, note): the chosen class, or for "auto" the nearest class by image embedding."""
         if class_choice and class_choice != AUTO_CLASS:
-            return class_choice, f"Class: **{class_choice}**"
+            return class_choice, f"Class: **{literal(class_choice)}**"
         class_name, similarity = self.inspector.guess_class(source)
-        return class_name, f"Class: auto → **{class_name}** (nearest references, similarity {similarity:.2f})"
+        return class_name, f"Class: auto → **{literal(class_name)}** (nearest references, similarity {similarity:.2f})"
 
     def _ask(self, question, state):
-        state.chat += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        state.chat += [{"role": "user", "content": literal(question)}, {"role": "assistant", "content": ""}]
         state.last_action = "ask"
         answer = ""
         for delta in self.inspector.ask(state.inspection, question):
             answer += delta
-            state.chat[-1] = {"role": "assistant", "content": answer}
+            state.chat[-1] = {"role": "assistant", "content": literal(answer)}
             yield chat_outputs(state, clear_message=True)
         if not answer:
             state.chat[-1] = {"role": "assistant", "content": "(no answer)"}
@@ -121,7 +122,7 @@ class ChatHandlers:
                                                     f"Look closer at the region {box}."]},
                        {"role": "assistant", "content": "Looking closer…"}]
         yield chat_outputs(state)
-        state.chat[-1] = {"role": "assistant", "content": self.inspector.look_closer(inspection)}
+        state.chat[-1] = {"role": "assistant", "content": literal(self.inspector.look_closer(inspection))}
         state.last_action = "look"
         yield chat_outputs(state)
 

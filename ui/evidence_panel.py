@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from assistant.verdict import verdict_label
+from ui.markdown_text import literal
 
 DISPLAY_MIN_SIDE = 320
 STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
@@ -117,12 +118,12 @@ def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: i
 
 
 def verdict_message(verdict: dict, class_note: str = "") -> str:
-    """The verdict as a chat message (Markdown)."""
+    """The verdict as a chat message (Markdown; the class name and the reasoning shown as text)."""
     label = verdict_label(verdict)
     status = STATUS_WORDS.get(verdict["status"], verdict["status"])
     score = float(verdict["anomaly_score"])
-    head = f"**{label}** — score {score:.2f} × the {verdict['class_name']} threshold ({status})"
-    return "\n".join([class_note, head, "", str(verdict["reasoning"])]).strip()
+    head = f"**{label}** — score {score:.2f} × the {literal(verdict['class_name'])} threshold ({status})"
+    return "\n".join([class_note, head, "", literal(verdict["reasoning"])]).strip()
 
 
 def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Path, model: str | None) -> PanelValues:

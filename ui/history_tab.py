@@ -18,6 +18,7 @@ from ui.chat_handlers import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
 from ui.inspector_queue import SERIAL
+from ui.markdown_text import literal
 from ui.operator_errors import shown_to_operator
 
 COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
@@ -46,11 +47,11 @@ class HistoryView:
         state = state or ChatState()
         owner = state.owner_for(request)
         past = self.inspector.history.get(inspection_id, owner)
-        record, note = past.record, f"Reopened inspection `{inspection_id}` from {past.record['time']}"
+        record, note = past.record, f"Reopened inspection {literal(inspection_id)} from {literal(past.record['time'])}"
         try:
             inspection = self.inspector.reopen(inspection_id, owner)
         except NormalcyError as exc:
-            inspection, note = None, f"{note} (read-only, no follow-ups: {exc})"
+            inspection, note = None, f"{note} (read-only, no follow-ups: {literal(exc)})"
         logged = record.get("options")
         options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
         state.start(inspection, record, options, note)
@@ -64,10 +65,10 @@ class HistoryView:
 
     def _chat(self, record, turns, note) -> list[dict]:
         question = record.get("question") or DEFAULT_QUESTION
-        chat = [{"role": "user", "content": [self._logged_image(record["image"]), question]},
+        chat = [{"role": "user", "content": [self._logged_image(record["image"]), literal(question)]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
         for asked, answer in turns:
-            chat += [{"role": "user", "content": asked}, {"role": "assistant", "content": answer}]
+            chat += [{"role": "user", "content": literal(asked)}, {"role": "assistant", "content": literal(answer)}]
         return chat
 
     def _panel(self, record, options) -> PanelValues:

@@ -9,6 +9,7 @@ import gradio as gr
 
 from ui.chat_handlers import class_choices
 from ui.inspection_report import render_report
+from ui.markdown_text import literal
 from ui.operator_errors import shown_to_operator
 
 NO_LABEL = "no correction"
@@ -39,7 +40,7 @@ class OperatorActions:
         inspection = _inspection(state)
         label = None if not label or label == NO_LABEL else label
         self.inspector.feedback(inspection.id, rating, label, comment or "")
-        correction = f", corrected label: {label}" if label else ""
+        correction = f", corrected label: {literal(label)}" if label else ""
         verdict = "correct" if rating == "up" else "wrong"
         return f"Feedback saved for inspection `{inspection.id}` (verdict {verdict}{correction})."
 
@@ -48,7 +49,7 @@ class OperatorActions:
         """First step of "accept as normal": say what will happen and show the confirmation buttons."""
         inspection = _inspection(state)
         class_name = inspection.evidence.class_name
-        text = (f"Add this image to the normal references of **{class_name}**? The class is recalibrated, "
+        text = (f"Add this image to the normal references of **{literal(class_name)}**? The class is recalibrated, "
                 "so parts that look like it will pass from now on.")
         return gr.update(visible=True), text
 

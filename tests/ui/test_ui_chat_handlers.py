@@ -11,6 +11,7 @@ from assistant.inspect_options import InspectOptions
 from assistant.reasoning.prompt_builder import render
 from ui.chat_handlers import ChatHandlers, options_from
 from ui.chat_state import ChatState
+from ui.markdown_text import literal
 
 ALL_ON = ["class context", "rules", "overlay"]
 
@@ -119,4 +120,4 @@ def test_with_a_model_the_switches_shape_the_prompt_and_follow_ups_stream(script
     assert "shown to model" in last[6][0][1] and "shown to model" not in last[6][1][1]
     assert scripted_inspector.config.vlm.reference_images == 2   # the shared config is untouched
     steps, after = _send(handlers, text="Where is it?", state=last[2])
-    assert len(steps) > 3 and after[0][-1]["content"] == "The scratch runs from the lower left to the upper right."
+    assert len(steps) > 3 and after[0][-1]["content"] == literal("The scratch runs from the lower left to the upper right.")

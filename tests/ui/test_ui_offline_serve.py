@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from ui_test_tools import copy_home, free_port
 
 GUARD = Path(__file__).resolve().parent.parent / "network_guard.py"
@@ -90,3 +91,30 @@ def test_the_guard_lets_only_the_allowed_loopback_through(tmp_path):
         done = subprocess.run([sys.executable, str(GUARD), str(log), str(probe)], capture_output=True, text=True,
                               timeout=60, env={**os.environ, "NETWORK_GUARD_ALLOW": LOOPBACK})
     assert done.returncode != 0 and log.read_text().splitlines() == ["create_connection ('example.com', 80)"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_server_leaves_no_temp_folder_behind(ready_home, tmp_path, defect_image, stop):
+    """Shown images, reports and Gradio's copies of uploads all live in the server's work folder, which
+    is removed when it is stopped by SIGTERM (a service manager) as well as by SIGINT (Ctrl+C)."""
+    from gradio_client import Client, handle_file
+
+    home, temp, port = copy_home(ready_home, tmp_path / "home"), tmp_path / "tmp", free_port()
+    temp.mkdir()
+    url = f"http://127.0.0.1:{port}/"
+    process = subprocess.Popen([sys.executable, "-m", "ui.cli", "--home", str(home.root), "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        _wait_until_served(url, process)
+        client = Client(url, verbose=False, analytics_enabled=False, download_files=str(tmp_path / "dl"))
+        client.predict(message={"text": "", "files": [handle_file(str(defect_image))]}, class_choice="brick",
+                       switches=["rules"], reference_count=2, overlay_style="all", api_name="/send_message")
+        during = [p.name for p in temp.iterdir()]
+        assert any(n.startswith("normalcy-ui-") for n in during) and "gradio" not in during, during
+    finally:
+        process.send_signal(stop)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    left = [p.name for p in temp.iterdir() if p.name.startswith(("normalcy-ui-", "gradio"))]
+    assert not left, f"left behind after {stop.name}: {left}"

@@ -14,6 +14,7 @@ from assistant.inspector import Inspector
 from ui.chat_handlers import ChatHandlers
 from ui.chat_state import ChatState
 from ui.history_tab import HistoryView
+from ui.markdown_text import literal
 from ui.operator_actions import OperatorActions
 from ui.rules_tab import RuleEditor
 
@@ -107,7 +108,7 @@ def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_res
     reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:alice"))
     chat, _, state, note, card, overlay, gallery, rules, raw, tabs = reopened
     assert Image.open(chat[0]["content"][0]["path"]).size == mine.inspection.evidence.query.size
-    assert chat[-1]["content"] == mine.inspection.turns[0][1]
+    assert chat[-1]["content"] == literal(mine.inspection.turns[0][1])
     assert json.loads(raw) == mine.record["verdict"] and "Reopened inspection" in note
     assert state.last_action == "ask"
     follow = _ask(restarted, images, state, "and now?")[-1]

@@ -51,3 +51,12 @@ def test_browser_tests_skip_without_chromium_and_fail_on_ci(tmp_path, monkeypatc
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="is missing"):
         require_chromium(missing)
+
+
+def test_the_server_limits_glibcs_malloc_arenas_where_there_is_glibc():
+    import platform
+
+    from ui.serve_command import limit_malloc_arenas
+
+    took = limit_malloc_arenas()
+    assert took is (platform.libc_ver()[0] == "glibc")
