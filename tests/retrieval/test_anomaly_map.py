@@ -18,10 +18,11 @@ def test_nearest_patch_distance_matches_brute_force_across_chunks():
 
 
 def test_a_patch_present_in_the_bank_has_zero_distance():
-    bank = torch.randn(20, 8)
+    bank = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
     query = torch.cat([bank[3:4], bank[3:4] + 10])
     got = anomaly_map.nearest_patch_distance(query, bank)
-    assert got[0] == pytest.approx(0, abs=1e-3) and got[1] > 5
+    # |q|² + |b|² − 2 q·b in float32 leaves ~1e-6 of cancellation error, ~1e-3 after the square root
+    assert got[0] == pytest.approx(0, abs=1e-2) and got[1] > 5
 
 
 def test_gaussian_smooth_keeps_constants_and_spreads_a_spike():
