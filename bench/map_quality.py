@@ -55,6 +55,11 @@ ABLATION = [
     PAD.but("pad, sigma 1, 320 px", size=320),
     RANDOM8,
     BASELINE,
+    PAD.but("pad, sigma 1, position window +-2 cells", window=2),
+    PAD.but("pad, sigma 1, position window +-4 cells", window=4),
+    PAD.but("pad, sigma 1, position window +-7 cells", window=7),
+    PAD.but("pad, sigma 1, top-10 mean, window +-4", top=10, window=4),
+    PAD.but("pad, sigma 1, top-20 mean", top=20),
 ]
 
 
@@ -111,12 +116,12 @@ def fmt(x) -> str:
     return "  -  " if x is None else f"{x:.3f}"
 
 
-def ablation(sets: list[map_data.Dataset]) -> None:
+def ablation(sets: list[map_data.Dataset], only: list[int] | None = None) -> None:
     names = [d.name.replace("solar_cell_", "elpv_") for d in sets]
     print(f"{'variant (image AUROC; textures: mean pixel AUROC / AUPRO)':58}" + "".join(f"{n:>11}" for n in names)
           + "   px-AUC  AUPRO")
     feats = [Features(d) for d in sets]
-    for v in ABLATION:
+    for v in [ABLATION[i] for i in only] if only else ABLATION:
         rows = [evaluate(f, v) for f in feats]
         px = [r["pixel_auroc"] for r in rows if r["pixel_auroc"] is not None]
         pro = [r["aupro"] for r in rows if r["aupro"] is not None]
@@ -129,14 +134,16 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="output folder of bench/make_datasets.py")
     parser.add_argument("--limit", type=int, help="at most N good and N defective ELPV test cells (evenly spread)")
     parser.add_argument("--ablation", action="store_true", help="print the stage-by-stage table")
+    parser.add_argument("--rows", type=lambda t: [int(i) for i in t.split(",")], help="only these ablation rows (0-based)")
+    parser.add_argument("--sets", type=lambda t: t.split(","), help="only these sets, e.g. brick,grass,gravel")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    sets = map_data.datasets(args.root, args.limit)
+    sets = [d for d in map_data.datasets(args.root, args.limit) if not args.sets or d.name in args.sets]
     for d in sets:
         print(f"{d.name}: {len(d.references)} references, {int((d.labels == 0).sum())} good + "
               f"{int(d.labels.sum())} defective test images")
     if args.ablation:
-        ablation(sets)
+        ablation(sets, args.rows)
     else:
         from bench.map_report import report
 
