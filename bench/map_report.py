@@ -14,10 +14,11 @@ from retrieval.config import CalibrationConfig, MapConfig
 SHIPPED = Variant("shipped map", product=True)
 
 
-def rows():
+def rows(skip_full: bool = False):
     from bench.map_quality import BASELINE, RANDOM8
 
-    return [SHIPPED.but("shipped map, k=8", k=8), SHIPPED.but("shipped map, k=16", k=16), BASELINE, RANDOM8]
+    out = [SHIPPED.but("shipped map, k=8", k=8), SHIPPED.but("shipped map, k=16", k=16), BASELINE, RANDOM8]
+    return [v for v in out if not (skip_full and v is BASELINE)]
 
 
 def inspection_seconds(data: map_data.Dataset, feats, n: int = 40) -> list[float]:
@@ -57,18 +58,19 @@ def operating_point(data, feats, shipped_scores, baseline_scores) -> dict:
     overkill = float((shipped_scores[normal] >= threshold).mean())
     miss = float((shipped_scores[defect] < threshold).mean())
     # the baseline at the same measured overkill: its threshold cut at that quantile of its normal scores
-    cut = np.quantile(baseline_scores[normal], 1.0 - overkill, method="higher") if overkill > 0 else \
-        baseline_scores[normal].max() + 1e-9
-    base_miss = float((baseline_scores[defect] < cut).mean())
+    cut = None if baseline_scores is None else (
+        np.quantile(baseline_scores[normal], 1.0 - overkill, method="higher") if overkill > 0
+        else baseline_scores[normal].max() + 1e-9)
+    base_miss = None if baseline_scores is None else float((baseline_scores[defect] < cut).mean())
     return {"target": target, "n": loo.size, "promised": promised, "overkill": overkill, "miss": miss,
             "baseline_miss": base_miss}
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:5.1f} %"
+def _pct(x: float | None) -> str:
+    return "  (not run)" if x is None else f"{100 * x:5.1f} %"
 
 
-def report(sets, features_cls) -> None:
+def report(sets, features_cls, skip_full: bool = False) -> None:
     from bench.map_quality import evaluate, fmt
 
     print(f"\n{'set':18}{'map':34}{'image AUROC':>12}{'pixel AUROC':>13}{'AUPRO':>8}")
@@ -76,12 +78,12 @@ def report(sets, features_cls) -> None:
     for data in sets:
         feats = features_cls(data)
         results = {}
-        for v in rows():
+        for v in rows(skip_full):
             results[v.label] = r = evaluate(feats, v)
             print(f"{data.name:18}{v.label:34}{fmt(r['auroc']):>12}{fmt(r['pixel_auroc']):>13}{fmt(r['aupro']):>8}",
                   flush=True)
         points[data.name] = operating_point(data, feats, results["shipped map, k=8"]["scores"],
-                                            results[rows()[2].label]["scores"])
+                                            results.get(rows()[2].label, {}).get("scores"))
         latency[data.name] = inspection_seconds(data, feats)
     print("\nlatency of one inspection, shipped map k=8 (2 threads; shared 2-core machine, noisy)")
     for name, secs in latency.items():
