@@ -1,8 +1,11 @@
 """Per-class decision threshold from normal images only — no defect example is ever needed.
 
 Each reference (up to a bounded number) is scored leave-one-out: against its k nearest *other*
-references, exactly as a query would be. The threshold sits z standard deviations above the mean of
-those normal scores. `anomaly_score = map_score / threshold`, so 1.0 is the class threshold.
+references, exactly as a query would be. The threshold is the conformal quantile of those normal scores
+for a stated false-alarm rate (`target_overkill`): with n exchangeable normal scores, the r-th smallest,
+r = ceil((n + 1) * (1 - target)), is exceeded by a new normal with probability (n + 1 - r) / (n + 1) <= target.
+(The older rule, mean + z * std, is kept in `threshold_from_scores`.) `anomaly_score = map_score / threshold`,
+so 1.0 is the class threshold.
 A calibration carries a digest of its values and of what it was computed from (reference-set
 fingerprint, settings); a stored one whose digest does not match (edited, damaged) is not current.
 """
@@ -29,6 +32,8 @@ class Calibration:
     n_references: int
     fingerprint: str     # hash of the class's reference set
     settings: str        # encoder id + map settings the scores were made with
+    target_overkill: float | None = None    # the stated false-alarm rate the threshold was set for
+    expected_overkill: float | None = None  # what n_scored scores can promise: <= target when n is large enough
     digest: str = ""     # of every field above (`sealed`); "" = never sealed
 
     def to_dict(self) -> dict:
@@ -60,6 +65,29 @@ def threshold_from_scores(scores: np.ndarray, z: float) -> tuple[float, float, f
     mean = float(scores.mean())
     std = max(float(scores.std(ddof=1)) if scores.size > 1 else 0.0, 0.05 * abs(mean))
     return mean + z * std, mean, std
+
+
+def conformal_rank(n: int, target_overkill: float) -> int:
+    """1-based rank r = ceil((n + 1) * (1 - target)) of the threshold among n sorted scores, capped at n."""
+    return min(n, max(1, int(np.ceil((n + 1) * (1.0 - target_overkill) - 1e-9))))
+
+
+def expected_overkill(n: int, rank: int) -> float:
+    """Probability that a new exchangeable normal score exceeds the rank-th smallest of n: (n + 1 - rank) / (n + 1)."""
+    return (n + 1 - rank) / (n + 1)
+
+
+def threshold_at_overkill(scores: np.ndarray, target_overkill: float) -> tuple[float, float, float, float]:
+    """(N,) leave-one-out normal scores -> (threshold, mean, std, expected overkill), conformal quantile.
+
+    The threshold is the r-th smallest score, r = conformal_rank(N, target). When N is too small for the
+    target (N + 1 < 1 / target) it is the maximum, and the expected overkill 1 / (N + 1) exceeds the target:
+    the returned value says so rather than pretending.
+    """
+    scores = np.sort(np.asarray(scores, dtype=np.float64))
+    rank = conformal_rank(scores.size, target_overkill)
+    std = float(scores.std(ddof=1)) if scores.size > 1 else 0.0
+    return float(scores[rank - 1]), float(scores.mean()), std, expected_overkill(scores.size, rank)
 
 
 def spread_indices(n: int, limit: int) -> list[int]:

@@ -82,14 +82,20 @@ class MapConfig:
 class CalibrationConfig:
     """Per-class threshold from normal references only (leave-one-out).
 
-    z: threshold = mean + z * std of the leave-one-out scores of the references.
+    target_overkill: the stated false-alarm rate; the threshold is the conformal quantile of the
+      leave-one-out scores for it (`retrieval.calibration.threshold_at_overkill`).
+    z: the older rule, threshold = mean + z * std of the leave-one-out scores (`threshold_from_scores`).
     max_references: at most this many references are scored (evenly spread) to bound time.
     """
 
+    target_overkill: float = 0.02
     z: float = 2.0
     max_references: int = 64
 
     def __post_init__(self):
+        within("target_overkill", self.target_overkill, 0, 0.5, above=True)
+        if self.target_overkill >= 0.5:
+            raise ConfigError(f"target_overkill: must be < 0.5, got {self.target_overkill!r}")
         within("z", self.z, 0, 100)
         within("max_references", self.max_references, 2)
 

@@ -1,7 +1,8 @@
 """On-disk cache of reference patch features, so an inspection never recomputes them.
 
-One `.npy` file per image sha256, under a folder named after the encoder id: features made by another
-encoder can never be mixed in. Files are written to a temporary name and renamed, so an interrupted
+One `.npy` file per image sha256, under a folder named after the encoder id and the aggregation
+(`patch_features.FEATURES_VERSION`): features made by another encoder or aggregated otherwise can never be
+mixed in (a miss is recomputed from the stored reference copy). Files are written to a temporary name and renamed, so an interrupted
 write leaves no half file. A small in-memory LRU keeps the hot references of the current class.
 A file that does not load as a finite (C, H, W) array is a `CorruptState` naming it (never a library
 error); `check` says what is wrong with one file without raising (for `normalcy doctor`).
@@ -17,13 +18,14 @@ import numpy as np
 
 from retrieval.atomic_file import npy_bytes, write_bytes
 from retrieval.errors import DOCTOR_HINT, CorruptState
+from retrieval.patch_features import FEATURES_VERSION
 
 
 class FeatureCache:
     """Patch features (C, H, W) float16 by image sha256, for one encoder."""
 
     def __init__(self, root: Path, encoder_id: str, memory_items: int = 256):
-        self.dir = Path(root) / re.sub(r"[^A-Za-z0-9_.@-]+", "_", encoder_id)
+        self.dir = Path(root) / re.sub(r"[^A-Za-z0-9_.@-]+", "_", f"{encoder_id}+{FEATURES_VERSION}")
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memory_items = memory_items
 

@@ -1,29 +1,36 @@
 """Pure math from backbone feature maps to patch features and image embeddings.
 
-PatchCore-style: each layer's map is averaged over a small neighbourhood (local context), the coarser
-maps are upsampled to the finest grid, and the channels are concatenated. The image embedding used for
-retrieval is the channel-wise mean of the patch features, L2-normalised.
+PatchCore-style: every layer's map is upsampled (bilinear) to the finest grid, the channels are
+concatenated, and one small average over the neighbourhood gives each patch its local context. Zero
+padding counts in that average, so a border cell is shrunk toward 0 (edge cells of a constant map by 6/9,
+corners by 4/9): distances at the border shrink with it, which damps the backbone's own zero-padding
+artefacts there — without it the warmest spot of a normal part is nearly always an image corner (issue 9:
+bench/map_quality.py --ablation, "zero padding counted", +0.03 to +0.2 image AUROC on ELPV poly and the
+textures). The image embedding used for retrieval is the channel-wise mean of the patch features,
+L2-normalised.
 """
 
 from __future__ import annotations
 
+FEATURES_VERSION = "up-cat-avgpad"   # names the aggregation: cached features made otherwise are not reused
+
 
 def aggregate(layer_maps, neighbourhood: int = 3):
-    """list of (B, C_i, H_i, W_i) -> (B, sum C_i, H_0, W_0) on the grid of the finest (first) map."""
+    """list of (B, C_i, H_i, W_i) -> (B, sum C_i, H_0, W_0) on the grid of the finest (first) map.
+
+    Upsample to (H_0, W_0), concatenate, then a `neighbourhood`-wide average, stride 1, zero padding counted.
+    """
     import torch
     import torch.nn.functional as F
 
     size = layer_maps[0].shape[-2:]
-    parts = []
-    for fmap in layer_maps:
-        fmap = fmap.float()
-        if neighbourhood > 1:
-            fmap = F.avg_pool2d(fmap, neighbourhood, stride=1, padding=neighbourhood // 2,
-                                count_include_pad=False)
-        if fmap.shape[-2:] != size:
-            fmap = F.interpolate(fmap, size=size, mode="bilinear", align_corners=False)
-        parts.append(fmap)
-    return torch.cat(parts, dim=1)
+    parts = [fmap.float() if fmap.shape[-2:] == size else
+             F.interpolate(fmap.float(), size=size, mode="bilinear", align_corners=False) for fmap in layer_maps]
+    features = torch.cat(parts, dim=1)
+    if neighbourhood > 1:
+        features = F.avg_pool2d(features, neighbourhood, stride=1, padding=neighbourhood // 2,
+                                count_include_pad=True)
+    return features
 
 
 def embedding(features):

@@ -163,6 +163,7 @@ class Evaluation:
             "n_references": {c: len(self.dataset.references[c]) for c in names},
             "references": "each class's training normals only, ingested into an eval-private home",
             "encoder": retrieval.encoder.name, "k": retrieval.map.k, "calibration_z": retrieval.calibration.z,
+            "target_overkill": retrieval.calibration.target_overkill,
             "decision_threshold": THRESHOLD, "result_config_hashes": {c: self.hashes[c] for c in names},
             "config_hash": self.config.hash(), "notes": list(self.plan.notes)}
 

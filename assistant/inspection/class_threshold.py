@@ -12,7 +12,8 @@ import numpy as np
 
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
-from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_from_scores
+from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_at_overkill
+from retrieval.patch_features import FEATURES_VERSION
 from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState
 
 
@@ -27,8 +28,9 @@ class ClassThresholds:
     @property
     def settings(self) -> str:
         cfg = self.ws.config.retrieval
-        return (f"{self.ws.encoder.id}|k={cfg.map.k}|sigma={cfg.map.sigma}|n={cfg.map.neighbourhood}"
-                f"|top={cfg.map.top_fraction}|z={cfg.calibration.z}|max={cfg.calibration.max_references}")
+        return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|k={cfg.map.k}|sigma={cfg.map.sigma}"
+                f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}"
+                f"|target={cfg.calibration.target_overkill}|max={cfg.calibration.max_references}")
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -69,12 +71,14 @@ class ClassThresholds:
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
             scores = [self._leave_one_out(i, references, embeddings)
                       for i in spread_indices(len(references), cfg.calibration.max_references)]
-            threshold, mean, std = threshold_from_scores(np.array(scores), cfg.calibration.z)
+            target = cfg.calibration.target_overkill
+            threshold, mean, std, expected = threshold_at_overkill(np.array(scores), target)
             if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
                 raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
                                    f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
             calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
-                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings).sealed()
+                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings,
+                                      target_overkill=target, expected_overkill=round(expected, 4)).sealed()
             self._save(calibration)
             return calibration
 

@@ -90,3 +90,26 @@ def test_spread_indices_bounds_the_work():
     assert spread_indices(5, 10) == [0, 1, 2, 3, 4]
     picked = spread_indices(1000, 10)
     assert len(picked) == 10 and picked[0] == 0 and picked[-1] == 999
+
+
+def test_aggregate_counts_zero_padding_so_border_cells_shrink():
+    """One 3x3 average after upsampling, padding counted: a constant map keeps its interior value,
+    edges get 6/9 of it and corners 4/9 (the border damping of issue 9)."""
+    maps = [torch.ones(1, 2, 6, 6), 2 * torch.ones(1, 3, 3, 3)]
+    feats = aggregate(maps, neighbourhood=3)
+    assert feats.shape == (1, 5, 6, 6)
+    assert torch.allclose(feats[0, :2, 1:-1, 1:-1], torch.ones(2, 4, 4))
+    assert torch.allclose(feats[0, 3:, 1:-1, 1:-1], torch.full((2, 4, 4), 2.0))
+    assert feats[0, 0, 0, 3].item() == pytest.approx(6 / 9) and feats[0, 0, 0, 0].item() == pytest.approx(4 / 9)
+    assert torch.equal(aggregate(maps, neighbourhood=1)[0, :2], torch.ones(2, 6, 6))
+
+
+def test_aggregate_averages_after_upsampling_on_the_fine_grid():
+    """A single hot coarse cell spreads by the bilinear upsampling, then by one 3x3 on the fine grid:
+    its fine-grid footprint is the same as pooling the upsampled map by hand."""
+    coarse = torch.zeros(1, 1, 4, 4)
+    coarse[0, 0, 2, 2] = 9.0
+    feats = aggregate([torch.zeros(1, 1, 8, 8), coarse], neighbourhood=3)[0, 1]
+    up = torch.nn.functional.interpolate(coarse, size=(8, 8), mode="bilinear", align_corners=False)
+    expected = torch.nn.functional.avg_pool2d(up, 3, 1, 1)[0, 0]
+    assert torch.allclose(feats, expected)

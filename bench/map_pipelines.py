@@ -1,0 +1,169 @@
+"""Anomaly-map pipeline variants on cached backbone maps, for bench/map_quality.py (bench only).
+
+A `Variant` spells out every stage that differs between the shipped few-shot map and plain PatchCore:
+per-layer pooling before or after upsampling (and whether zero padding counts), Gaussian smoothing,
+border handling, which references form the bank (k retrieved, k random, all), reference augmentation,
+and the patch scoring (nearest patch, top-n mean of the map).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from retrieval import anomaly_map
+from retrieval.patch_features import as_patches
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    pool: str = "before"        # "before": 3x3 average per layer, then upsample (shipped); "after": upsample, one 3x3
+    include_pad: bool = False   # zero padding counts in the 3x3 average (torch default) or not
+    sigma: float = 1.0          # Gaussian smoothing of the grid, cells
+    border: int = 0             # cells of the outer ring replaced by their nearest interior value
+    top: int = 0                # image score = mean of the top-n cells (0 = max)
+    score: str = "nn"           # patch score: "nn" nearest bank patch | "subspace" PCA residual | "maha" Mahalanobis
+    refs: str = "k"             # "k" retrieved | "random" k | "all"
+    k: int = 8
+    augment: int = 1            # dihedral transforms of each reference: 1, 4 (flips) or 8 (flips + rotations)
+    size: int = 224             # backbone input side
+    window: int = 0             # match only reference patches within +-window cells of the query cell (0 = anywhere)
+    product: bool = False       # the shipped functions with MapConfig() defaults (only k, refs, augment apply)
+
+    def but(self, label: str, **changes) -> Variant:
+        return replace(self, label=label, **changes)
+
+
+def features(maps, v: Variant):
+    """[(N, C_i, H_i, W_i)] -> (N, C, H, W) float32 patch features of variant `v`."""
+    if v.product:
+        from retrieval.config import MapConfig
+        from retrieval.patch_features import aggregate
+
+        return aggregate([m.float() for m in maps], MapConfig().neighbourhood)
+    size = maps[0].shape[-2:]
+    pool = lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=v.include_pad)  # noqa: E731
+    parts = []
+    for fmap in maps:
+        fmap = fmap.float()
+        if v.pool == "before":
+            fmap = pool(fmap)
+        if fmap.shape[-2:] != size:
+            fmap = F.interpolate(fmap, size=size, mode="bilinear", align_corners=False)
+        parts.append(fmap)
+    out = torch.cat(parts, 1)
+    return pool(out) if v.pool == "after" else out
+
+
+def embeddings(feats) -> np.ndarray:
+    """(N, C, H, W) -> (N, C) unit-length mean embeddings (what the reference store retrieves by)."""
+    return F.normalize(feats.mean(dim=(2, 3)), dim=1).numpy()
+
+
+def choose(query_emb: np.ndarray, ref_emb: np.ndarray, v: Variant, rng, exclude: int | None = None) -> np.ndarray:
+    """Indices of the references forming the bank for one query."""
+    n = ref_emb.shape[0]
+    if v.refs == "all":
+        idx = np.arange(n)
+        return idx[idx != exclude] if exclude is not None else idx
+    if v.refs == "random":
+        pool = np.array([i for i in range(n) if i != exclude])
+        return rng.choice(pool, size=min(v.k, len(pool)), replace=False)
+    sim = ref_emb @ query_emb
+    if exclude is not None:
+        sim[exclude] = -np.inf
+    return np.argsort(-sim)[: min(v.k, n - (exclude is not None))]
+
+
+def replicate_border(grid: np.ndarray, ring: int) -> np.ndarray:
+    if ring <= 0:
+        return grid
+    inner = grid[ring:-ring, ring:-ring]
+    return np.pad(inner, ring, mode="edge")
+
+
+def grid_score(query, bank, v: Variant) -> tuple[np.ndarray, float]:
+    """(C, H, W) query, (N, C) bank -> ((H, W) map, image score)."""
+    if v.product:
+        from retrieval.config import MapConfig
+
+        cfg = MapConfig()
+        grid = anomaly_map.nearest_patch_distance(as_patches(query), bank).reshape(query.shape[1:]).numpy()
+        grid = anomaly_map.gaussian_smooth(grid, cfg.sigma)
+        return grid, anomaly_map.image_score(grid, cfg.top_fraction)
+    if v.window > 0:
+        grid = windowed_distance(query, bank, v.window).numpy()
+    else:
+        grid = patch_scores(as_patches(query), bank, v.score).reshape(query.shape[1:]).numpy()
+    grid = replicate_border(anomaly_map.gaussian_smooth(grid, v.sigma), v.border)
+    flat = np.sort(grid.ravel())
+    return grid, float(flat[-v.top:].mean() if v.top > 0 else flat[-1])
+
+
+def patch_scores(query, bank, kind: str):
+    """(P, C) query, (N, C) bank -> (P,) patch scores: nearest-patch distance, or a Gaussian of the bank's
+    patches: residual norm off its 99 %-variance PCA sub-space (SubspaceAD-like), or Mahalanobis distance
+    with a shrunk covariance (PaDiM-like, one Gaussian for all positions: k references are too few per cell)."""
+    if kind == "nn":
+        return anomaly_map.nearest_patch_distance(query, bank)
+    mean = bank.mean(0)
+    centred = bank - mean
+    cov = centred.T @ centred / (bank.shape[0] - 1)
+    q = query.float() - mean
+    if kind == "maha":
+        cov = cov + 0.01 * cov.diagonal().mean() * torch.eye(cov.shape[0])
+        return (q * torch.linalg.solve(cov, q.T).T).sum(1).clamp_min(0).sqrt()
+    values, vectors = torch.linalg.eigh(cov)
+    keep = int((values.flip(0).cumsum(0) / values.sum() < 0.99).sum()) + 1
+    basis = vectors[:, -keep:]
+    return (q - (q @ basis) @ basis.T).norm(dim=1)
+
+
+def windowed_distance(query, bank, window: int):
+    """(C, H, W) query, (N*H*W, C) bank of whole reference grids -> (H, W) distance to the nearest bank
+    patch within +-window cells (Chebyshev) of the same position: position-aware matching."""
+    _, h, w = query.shape
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    ys, xs = ys.flatten(), xs.flatten()
+    near = ((ys[:, None] - ys[None, :]).abs() <= window) & ((xs[:, None] - xs[None, :]).abs() <= window)
+    q = as_patches(query)
+    d2 = (q * q).sum(1, keepdim=True) + (bank * bank).sum(1)[None, :] - 2.0 * q @ bank.T
+    d2 = d2.reshape(h * w, -1, h * w).masked_fill(~near[:, None, :], float("inf"))
+    return d2.amin(dim=(1, 2)).clamp_min(0).sqrt().reshape(h, w)
+
+
+def banks(ref_feats, n_aug: int):
+    """(R*A, C, H, W) features, references major -> list of (A*H*W, C) patch banks per reference."""
+    per = ref_feats.reshape(-1, n_aug, *ref_feats.shape[1:])
+    return [torch.cat([as_patches(f) for f in group]) for group in per]
+
+
+def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0):
+    """Score every query -> (scores (T,), grids (T, H, W)); ref_feats are the unaugmented features."""
+    rng = np.random.default_rng(seed)
+    ref_emb, q_emb = embeddings(ref_feats), embeddings(query_feats)
+    full = torch.cat(ref_banks) if v.refs == "all" else None
+    scores, grids = [], []
+    for i in range(query_feats.shape[0]):
+        bank = full if full is not None else torch.cat([ref_banks[j] for j in choose(q_emb[i], ref_emb, v, rng)])
+        grid, score = grid_score(query_feats[i], bank, v)
+        scores.append(score)
+        grids.append(grid)
+    return np.array(scores), np.stack(grids)
+
+
+def leave_one_out(ref_feats, ref_banks, v: Variant, limit: int = 64) -> np.ndarray:
+    """Scores of (at most `limit`, evenly spread) references against their k nearest other references."""
+    from retrieval.calibration import spread_indices
+
+    rng = np.random.default_rng(0)
+    ref_emb = embeddings(ref_feats)
+    out = []
+    for i in spread_indices(ref_feats.shape[0], limit):
+        chosen = choose(ref_emb[i], ref_emb, v.but(v.label, refs="k" if v.refs == "all" else v.refs), rng, exclude=i)
+        out.append(grid_score(ref_feats[i], torch.cat([ref_banks[j] for j in chosen]), v)[1])
+    return np.array(out)
