@@ -84,7 +84,8 @@ class CalibrationConfig:
 
     target_overkill: the stated false-alarm rate; the threshold is the conformal quantile of the
       leave-one-out scores for it (`retrieval.calibration.threshold_at_overkill`).
-    z: the older rule, threshold = mean + z * std of the leave-one-out scores (`threshold_from_scores`).
+    z: the language model's P(anomalous) threshold sits z std above its mean on normal references
+      (`reasoning.model_threshold`); the map threshold uses target_overkill.
     max_references: at most this many references are scored (evenly spread) to bound time.
     """
 
