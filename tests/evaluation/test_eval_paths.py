@@ -44,18 +44,18 @@ def test_inside_refuses_a_path_that_climbs_out(tmp_path):
 def test_eval_of_a_json_dataset_with_climbing_names_writes_only_inside_out(tmp_path):
     import json
 
-    from conftest import brick_tiles
+    import numpy as np
+    import skimage.data
 
     from assistant.config import NormalcyConfig
     from assistant.demo.synthetic_defect import add_defect
+    from assistant.demo.synthetic_defect import tiles as cut_tiles
     from assistant.home import Home
     from assistant.inspector import Inspector
 
-    import numpy as np
-
     data = tmp_path / "deep" / "er" / "data"
     data.mkdir(parents=True)
-    tiles = brick_tiles()
+    tiles = cut_tiles(skimage.data.brick(), 96)
     items = []
     for i, tile in enumerate(tiles[:4]):
         Image.fromarray(tile).save(data / f"ref{i}.png")

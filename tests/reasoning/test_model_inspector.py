@@ -11,6 +11,9 @@ from assistant.config import NormalcyConfig
 from assistant.home import Home
 from assistant.inspector import Inspector
 
+# a random model answers at random: parsed, it is "ok", or "needs_review" where it contradicts the map
+ANSWERED = ("ok", "needs_review")
+
 
 @pytest.fixture
 def home_copy(ready_home, tmp_path):
@@ -29,7 +32,7 @@ def test_model_verdict_is_guided_fused_and_calibrated(home_copy, texture_set, ti
     inspector = Inspector(NormalcyConfig(), home_copy, backend=backend)
     inspection = inspector.inspect(_image(texture_set), "brick", question="is the mortar cracked?")
     verdict = inspection.verdict
-    assert verdict.status == "ok" and verdict.correctness in (0, 1) and verdict.model == backend.name
+    assert verdict.status in ANSWERED and verdict.correctness in (0, 1) and verdict.model == backend.name
     assert 0.0 <= verdict.model_score <= 1.0 and verdict.raw_text
     stored = json.loads((home_copy.root / "model_calibration.json").read_text())
     (key, entry), = stored.items()
@@ -81,7 +84,7 @@ def test_cli_inspect_with_a_local_model_folder(ready_home, texture_set, tiny_mod
                    "--model", str(tiny_model_dirs["smolvlm"]), "--strategy", "rules_reference", "--json")
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
-    assert verdict["status"] in ("ok", "unparsed") and verdict["model"]
+    assert verdict["status"] in (*ANSWERED, "unparsed") and verdict["model"]
     missing = run_cli("--home", str(home), "inspect", str(_image(texture_set)), "--class", "brick",
                       "--model", str(tmp_path / "no_such_model"))
     assert missing.returncode == 2 and missing.stderr.startswith("error: ")

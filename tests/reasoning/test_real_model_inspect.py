@@ -16,6 +16,9 @@ import shutil
 import pytest
 from real_vlm_factory import SOURCES
 
+# a random model answers at random: parsed, it is "ok", or "needs_review" where it contradicts the map
+ANSWERED = ("ok", "needs_review")
+
 FAST = {"max_new_tokens": 48, "calibration_samples": 2}
 
 
@@ -36,7 +39,7 @@ def test_cli_inspect_with_the_real_qwen2_vl_folder_answers_ok(real_model_dir, re
                    "--class", "brick", "--model", str(folder), "--json", env={"OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     verdict = json.loads(done.stdout)
-    assert verdict["status"] == "ok", verdict
+    assert verdict["status"] in ANSWERED, verdict
     assert verdict["model"] == folder.name and verdict["correctness"] in (0, 1)
     assert 0.0 <= verdict["model_score"] <= 1.0 and len(verdict["references"]) >= 2
 
@@ -54,6 +57,6 @@ def test_inspect_with_a_real_processor_folder_answers_ok(family, real_model_dir,
     inspector = Inspector(NormalcyConfig(vlm=VLMConfig(model=str(folder), **FAST, fusion_weight=0.0)), home)
     inspection = inspector.inspect(_defect(texture_set), "brick", log=False)
     verdict = inspection.verdict
-    assert verdict.status == "ok" and verdict.correctness in (0, 1) and verdict.model == folder.name
+    assert verdict.status in ANSWERED and verdict.correctness in (0, 1) and verdict.model == folder.name
     assert 0.0 <= verdict.model_score <= 1.0
     assert sum(len(m.images) for m in inspection.session.history) == 4  # 2 references + query + overlay

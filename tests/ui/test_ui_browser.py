@@ -6,6 +6,7 @@ import base64
 import re
 
 import pytest
+from ui_test_tools import export_report
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -87,13 +88,7 @@ def test_inspect_ask_feedback_export_and_reopen(browser, served_app, ui_inspecto
     page.locator("#comment textarea").fill("hairline crack in the mortar")
     page.locator("#thumbs-down").click()
     expect(page.locator("#feedback-status")).to_contain_text("Feedback saved")
-    page.locator("#export").click()
-    link = page.locator("#report-file a").first
-    expect(link).to_be_visible()
-    with page.expect_download() as download:
-        link.click()
-    report = tmp_path / "report.html"
-    download.value.save_as(report)
+    report = export_report(page, tmp_path / "report.html")
     html = report.read_text(encoding="utf-8")
     assert "which rule covers the mortar?" in html and not re.search(r"https?://", html)
     screenshots(page, "03_feedback_export")

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from playwright.sync_api import expect
-from ui_test_tools import copy_home, free_port
+from ui_test_tools import copy_home, export_report, free_port
 
 pytestmark = pytest.mark.browser
 VERDICT = re.compile("PASS|FAIL")
@@ -108,13 +108,7 @@ def test_markup_in_rules_answers_and_file_names_stays_text(browser, markup_app, 
         _no_markup_in(page, selector, base)
     screenshots(page, "21_markup_chat")
 
-    page.locator("#export").click()
-    link = page.locator("#report-file a").first
-    expect(link).to_be_visible()
-    with page.expect_download() as download:
-        link.click()
-    report = tmp_path / "report.html"
-    download.value.save_as(report)
+    report = export_report(page, tmp_path / "report.html")
 
     page.reload()
     page.get_by_role("tab", name="History").click()

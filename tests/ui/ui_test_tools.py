@@ -31,3 +31,16 @@ def require_chromium(path: Path) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+def export_report(page, target: Path) -> Path:
+    """Click Export in the chat page, download the report the app offers, save it to `target`."""
+    from playwright.sync_api import expect
+
+    page.locator("#export").click()
+    link = page.locator("#report-file a").first
+    expect(link).to_be_visible()
+    with page.expect_download() as download:
+        link.click()
+    download.value.save_as(target)
+    return target
