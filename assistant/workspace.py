@@ -34,6 +34,8 @@ class Workspace:
     def using_store(self):
         """Hold the store for one use case: the client is current on entry (reopened if another process
         changed the store), and a change made inside is announced on exit. Re-entrant."""
+        if not self.lock.depth:
+            self.home.check(create=self.writing)     # the lock file lives in the home: make it first
         with self.lock.held() as outer:
             if outer:
                 self._refresh()

@@ -7,29 +7,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from ui_test_tools import copy_home, free_port
+from ui_test_tools import copy_home, free_port, wait_until_served
 
 GUARD = Path(__file__).resolve().parent.parent / "network_guard.py"
 LOOPBACK = "127.0.0.1,localhost,::1"
-
-
-def _wait_until_served(url: str, process, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{process.stdout.read()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"serve did not answer on {url} within {timeout} s")
 
 
 def _fetch_page_and_assets(url: str) -> int:
@@ -51,7 +36,7 @@ def test_serving_a_page_and_an_inspection_make_no_outbound_attempt(ready_home, t
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "NETWORK_GUARD_ALLOW": LOOPBACK})
     try:
-        _wait_until_served(url, process)
+        wait_until_served(url, process)
         assert _fetch_page_and_assets(url) >= 2
         client = Client(url, verbose=False, analytics_enabled=False, download_files=str(tmp_path / "dl"))
         result = client.predict(message={"text": "cracked?", "files": [handle_file(str(defect_image))]},
@@ -106,7 +91,7 @@ def test_a_stopped_server_leaves_no_temp_folder_behind(ready_home, tmp_path, def
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "TMPDIR": str(temp)})
     try:
-        _wait_until_served(url, process)
+        wait_until_served(url, process)
         client = Client(url, verbose=False, analytics_enabled=False, download_files=str(tmp_path / "dl"))
         client.predict(message={"text": "", "files": [handle_file(str(defect_image))]}, class_choice="brick",
                        switches=["rules"], reference_count=2, overlay_style="all", api_name="/send_message")

@@ -8,14 +8,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
-import httpx
 import numpy as np
 import pytest
 from cli_runner import run_cli
 from PIL import Image
-from ui_test_tools import copy_home, free_port
+from ui_test_tools import copy_home, free_port, wait_until_served
 
 
 def _texture_folder(folder, name: str, n: int = 8):
@@ -34,17 +32,12 @@ def _texture_folder(folder, name: str, n: int = 8):
 def _serve(home, port: int):
     command = [sys.executable, "-m", "ui.cli", "--home", str(home.root), "serve", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{process.stdout.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise AssertionError("serve did not answer within 180 s")
+    try:
+        wait_until_served(f"http://127.0.0.1:{port}/", process)
+    except AssertionError:
+        process.kill()
+        raise
+    return process
 
 
 def _inspect(client, image, class_name: str) -> dict:

@@ -2,6 +2,7 @@
 
 import shutil
 import socket
+import time
 from pathlib import Path
 
 
@@ -44,3 +45,20 @@ def export_report(page, target: Path) -> Path:
         link.click()
     download.value.save_as(target)
     return target
+
+
+def wait_until_served(url: str, process, timeout: float = 180.0) -> None:
+    """Poll `url` until a started `normalcy serve` answers 200 (its output is in the error if it died)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early:\n{process.stdout.read()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"serve did not answer on {url} within {timeout} s")
