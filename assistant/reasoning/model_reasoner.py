@@ -50,18 +50,21 @@ class ModelReasoner:
 
     def session(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
         """A conversation opened with the prompt for this evidence under this request's settings."""
+        return self._open(evidence, question, *self.settings(strategy_name, options))
+
+    def _open(self, evidence, question: str | None, vlm, chosen):
         from assistant.reasoning.conversation import Session
 
-        vlm, chosen = self.settings(strategy_name, options)
         return Session(self.backend, self.messages(evidence, question, chosen, vlm), evidence.query.image,
                        max_new_tokens=vlm.max_new_tokens)
 
     def verdict(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
         """-> (Verdict, Session): the session holds the conversation for follow-up questions."""
-        session = self.session(evidence, question, strategy_name, options)
+        vlm, chosen = self.settings(strategy_name, options)
+        session = self._open(evidence, question, vlm, chosen)
         with self.thresholds.busy:
             answer = session.inspect(guided=self.vlm.guided)
-        return self._build(evidence, answer, *self.settings(strategy_name, options)), session
+        return self._build(evidence, answer, vlm, chosen), session
 
     def calibrate(self, class_name: str, options=None) -> float | None:
         """Calibrate P(anomalous) of `class_name` for these settings now (warm-up); None if the model
@@ -74,11 +77,7 @@ class ModelReasoner:
 
     def _answer(self, evidence, vlm, chosen):
         """The model's verdict answer on evidence, asked exactly as the request being scored (calibration)."""
-        from assistant.reasoning.conversation import Session
-
-        messages = self.messages(evidence, None, chosen, vlm)
-        return Session(self.backend, messages, evidence.query.image,
-                       max_new_tokens=vlm.max_new_tokens).inspect(guided=vlm.guided)
+        return self._open(evidence, None, vlm, chosen).inspect(guided=vlm.guided)
 
     def _setting(self, vlm, chosen) -> str:
         return f"{self.backend.name}|{chosen.name}|refs={vlm.reference_images}|{vlm.overlay_style}"

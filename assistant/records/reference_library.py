@@ -21,11 +21,6 @@ class ReferenceLibrary:
         self.scorer = scorer
         self.thresholds = thresholds
 
-    def classes(self) -> dict[str, int]:
-        """Product classes in the store and their number of references."""
-        with self.ws.using_store():
-            return self.ws.references.classes()
-
     def items(self, folder: Path, class_name: str | None = None, layout: str = "folder") -> list[tuple[str, Path]]:
         """(class, image) pairs to ingest: a folder of one class, or every CLASS/train/good (layout mvtec)."""
         if layout == "mvtec":
