@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 DEFAULT_QUESTION = "Is this part defective, and why?"   # asked when the operator asks nothing
 
-STATUSES = ("ok", "unparsed", "vision_only", "needs_review")
+STATUSES = ("ok", "unparsed", "vision_only", "needs_review", "out_of_distribution")
 
 # What the language model must answer: the source paper's verdict.
 MODEL_SCHEMA = {
@@ -40,6 +40,9 @@ class Verdict:
     references / rules: the evidence used (JSON-ready dicts).
     status "needs_review": the model's answer and the calibrated fused score disagree beyond the
       configured margin; correctness is then 0 (the part is held) and `notice` says why.
+    status "out_of_distribution": the query is farther from its class's nearest references than the
+      class's own normals are (calibrated leave-one-out); neither PASS nor FAIL, correctness 0 (held),
+      `notice` names the nearest known class (or none).
     region_check: where the model's reasoning names a region, whether the map agrees (see
       `reasoning.region_check`); None when it names none or no model answered.
     """
@@ -82,7 +85,9 @@ class Verdict:
 
 
 def verdict_label(verdict: dict) -> str:
-    """The one PASS / FAIL / NEEDS REVIEW label of a verdict (its dict form, as logged and shown)."""
+    """The one PASS / FAIL / NEEDS REVIEW / OUT OF DISTRIBUTION label of a verdict (its dict form)."""
     if verdict.get("status") == "needs_review":
         return "NEEDS REVIEW"
+    if verdict.get("status") == "out_of_distribution":
+        return "OUT OF DISTRIBUTION"
     return "PASS" if verdict["correctness"] == 1 else "FAIL"

@@ -17,7 +17,8 @@ from ui.markdown_text import literal
 DISPLAY_MIN_SIDE = 320
 STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
                 "vision_only": "vision-only (no language model)",
-                "needs_review": "model and evidence disagree: held for review"}
+                "needs_review": "model and evidence disagree: held for review",
+                "out_of_distribution": "does not look like this class: held for review"}
 
 
 @dataclass(frozen=True)
