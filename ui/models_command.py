@@ -1,8 +1,11 @@
 """`normalcy models`: check a local model folder, list the model presets.
 
-Neither command loads weights, torch or transformers: `check` reads config.json, the shard index and
-safetensors headers only. A path that is not a complete model folder is an operator error (exit 2):
-the report is printed first, then one line saying what is missing.
+For a language-model folder neither command loads weights, torch or transformers: `check` reads
+config.json, the shard index and safetensors headers only. A path that is not a complete model folder is
+an operator error (exit 2): the report is printed first, then one line saying what is missing.
+A vision-backbone folder (config.json of DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded as the image
+encoder (with the configured layers and input size) and reported: family, patch grid, feature dims; one
+that does not load is one line saying why (exit 2).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import json
 
 import click
 
-from assistant.model_catalog import all_presets, check_model_dir, report_lines
+from assistant.model_catalog import (all_presets, check_encoder_dir, check_model_dir, encoder_folder_type,
+                                     encoder_report_lines, report_lines)
 from retrieval.errors import MissingWeights
 
 
@@ -24,7 +28,12 @@ def models():
 @click.argument("path", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def check(path, as_json):
-    """Is PATH a complete model folder of a supported family? Parameters and memory estimate."""
+    """Is PATH a complete model folder of a supported family? Parameters and memory estimate.
+
+    A vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded: patch grid, feature dims."""
+    if encoder_folder_type(path):
+        _check_encoder(path, as_json)
+        return
     report = check_model_dir(path)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -32,6 +41,13 @@ def check(path, as_json):
         click.echo("\n".join(report_lines(report)))
     if not report.complete:
         raise MissingWeights(f"{report.path} is not a complete model folder; missing: {'; '.join(report.missing)}")
+
+
+def _check_encoder(path, as_json):
+    context = click.get_current_context().find_root()
+    configured = getattr(getattr(context.obj, "config", None), "retrieval", None)
+    report = check_encoder_dir(path, configured.encoder if configured else None)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(encoder_report_lines(report)))
 
 
 @models.command("list")
