@@ -90,6 +90,7 @@ def ingest(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_ba
     """Ingest (class, path) pairs; returns what was added, skipped and rejected.
     scorer: the `PatchScorer` that encodes them; thresholds: the `ClassThresholds` recalibrated after."""
     report = IngestReport()
+    workspace.encoder  # noqa: B018  (a bad encoder config or folder fails in one line before any image is read)
     checked = validate(items, workspace.config.inputs, skip_bad, report)
     with workspace.using_store():
         todo = pending(workspace.references, checked, report)
@@ -107,6 +108,7 @@ def rebuild(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_b
     from retrieval.reference_store import REBUILD_COLLECTION, ReferenceStore
 
     report = IngestReport()
+    workspace.encoder  # noqa: B018  (a bad encoder config or folder fails in one line before any image is read)
     checked = validate(items, workspace.config.inputs, skip_bad, report)   # every file, before any write
     with workspace.using_store():
         _drop_collection(workspace.client, REBUILD_COLLECTION)             # a leftover of an interrupted run
