@@ -71,5 +71,5 @@ def encoder_report_lines(report: EncoderReport) -> list[str]:
         f"  global embedding: {report.pooling}, {report.embedding_dim} dims",
         f"  encoder id: {report.encoder_id}",
         f"  use it: retrieval.encoder: {{name: transformers, path: {report.path}, "
-        f"layers: {report.layers}, pooling: {report.pooling}}}",
+        f"image_size: {report.image_size}, layers: {report.layers}, pooling: {report.pooling}}}",
     ]
