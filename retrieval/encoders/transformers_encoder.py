@@ -8,6 +8,8 @@ the configured blocks (`layers`: 1 = first block, -1 = the last), each through t
 norm, class and register tokens dropped, reshaped to the (image_size / patch_size)² grid; several layers
 are concatenated by `patch_features.aggregate`. The global embedding for retrieval is the class token of
 the last block (`pooling: cls`) or the mean of the patch features (`pooling: mean`, as for every encoder).
+Images are resized to image_size² without the processor's centre crop (the map must cover the whole
+part) and normalised with the processor's mean and std.
 
 The id names the model type, the hash of the weight files, the layers, the pooling and the input size:
 two folders with other weights, or another layer choice, are different encoders to the store and cache.

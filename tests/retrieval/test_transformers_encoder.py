@@ -1,7 +1,8 @@
 """The transformers vision backbone (AnomalyDINO route) on a random DINOv2 built from the real
 dinov2-small config, saved with save_pretrained and loaded back through the product's AutoModel path:
 patch-grid shapes, which blocks become features (checked against transformers' own hidden states), the
-class-token embedding, the identity the store compares, and the one-line errors of a bad folder."""
+class-token embedding, the identity the store compares, and the one-line errors of a bad folder; and tiny
+DINOv3 (registers), full CLIP and SigLIP vision folders built from config through the same loader."""
 
 import json
 import shutil
@@ -155,3 +156,45 @@ def test_config_takes_block_indices_and_refuses_what_does_not_fit(tmp_path):
         path.write_text(f"retrieval:\n  encoder:\n    {text}\n")
         with pytest.raises(ConfigError, match=f"c.yaml.retrieval.encoder.*{words}"):
             load_config(path)
+
+
+TOWER = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=224,
+             patch_size=16)
+
+
+def _family_config(kind):
+    """Tiny configs of the other families (no real folder of theirs is needed: the loader is generic)."""
+    from transformers import CLIPConfig, DINOv3ViTConfig, SiglipVisionConfig
+
+    if kind == "dinov3_vit":
+        return DINOv3ViTConfig(**TOWER, num_register_tokens=4)
+    if kind == "clip":   # a full CLIP folder (vision + text): its vision tower is used
+        return CLIPConfig(vision_config=TOWER, text_config=dict(hidden_size=32, intermediate_size=64, vocab_size=99,
+                          num_hidden_layers=1, num_attention_heads=2, bos_token_id=0, eos_token_id=1, pad_token_id=1))
+    return SiglipVisionConfig(**TOWER)
+
+
+@pytest.mark.parametrize("kind, prefix, norm", [("dinov3_vit", 5, "norm"), ("clip", 1, "post_layernorm"),
+                                                ("siglip_vision_model", 0, "post_layernorm")])
+def test_dinov3_clip_and_siglip_folders_give_their_patch_grid(tmp_path, kind, prefix, norm):
+    from transformers import AutoModel, CLIPImageProcessor
+
+    folder = tmp_path / kind
+    torch.manual_seed(0)
+    AutoModel.from_config(_family_config(kind)).save_pretrained(folder)
+    CLIPImageProcessor(image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25]).save_pretrained(folder)
+    encoder = _encoder(folder, image_size=256, layers=(1, -1))
+    assert encoder.mean == (0.5, 0.5, 0.5) and encoder.id.startswith(f"transformers:{kind}@")
+    batch = torch.randn(1, 3, 256, 256)
+    maps = encoder.layer_maps(batch)
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    tower = getattr(model, "vision_model", model)
+    options = {} if kind == "dinov3_vit" else {"interpolate_pos_encoding": True}
+    with torch.no_grad():
+        states = tower(pixel_values=batch, output_hidden_states=True, **options).hidden_states
+        assert states[-1].shape[1] == prefix + 16 * 16
+        expected = getattr(tower, norm)(states[-1])[:, prefix:].transpose(1, 2).reshape(1, 32, 16, 16)
+    assert [tuple(m.shape) for m in maps] == [(1, 32, 16, 16)] * 2 and torch.allclose(maps[1], expected, atol=1e-5)
+    if prefix == 0:
+        with pytest.raises(ConfigError, match="has no class token; use pooling: mean"):
+            _encoder(folder, pooling="cls")
