@@ -3,16 +3,27 @@
 A door of the facade beside the Inspector: none of it needs a data home. A language-model folder is
 checked without loading weights, torch or transformers (`vlm.model_check` reads config.json, the shard
 index and safetensors headers); a vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision,
-recognised from config.json alone by `encoder_folder_type`) is loaded as the image encoder would load it
+recognised from config.json alone by `encoder_folder`) is loaded as the image encoder would load it
 (`retrieval.encoders.encoder_check`), since "it loads, with this patch grid" is what an operator needs.
 """
 
 from __future__ import annotations
 
-from assistant.vlm.model_check import ModelReport, check_model_dir, report_lines
+from pathlib import Path
+
+from assistant.vlm.model_check import ModelReport, check_model_dir, report_lines, resolve_model_dir
 from assistant.vlm.preset import ModelPreset, all_presets
-from retrieval.encoders.encoder_check import EncoderReport, check_encoder_dir, encoder_report_lines
-from retrieval.encoders.encoder_check import folder_model_type as encoder_folder_type
+from retrieval.encoders.encoder_check import EncoderReport, check_encoder_dir, encoder_report_lines, folder_model_type
+from retrieval.errors import NormalcyError
 
 __all__ = ["EncoderReport", "ModelPreset", "ModelReport", "all_presets", "check_encoder_dir", "check_model_dir",
-           "encoder_folder_type", "encoder_report_lines", "report_lines"]
+           "encoder_folder", "encoder_report_lines", "report_lines"]
+
+
+def encoder_folder(path) -> Path | None:
+    """The vision-backbone folder at `path` (or its Hugging Face cache snapshot); None when it is not one."""
+    try:
+        folder = resolve_model_dir(path)
+    except NormalcyError:
+        return None
+    return folder if folder_model_type(folder) else None

@@ -14,7 +14,7 @@ import json
 
 import click
 
-from assistant.model_catalog import (all_presets, check_encoder_dir, check_model_dir, encoder_folder_type,
+from assistant.model_catalog import (all_presets, check_encoder_dir, check_model_dir, encoder_folder,
                                      encoder_report_lines, report_lines)
 from retrieval.errors import MissingWeights
 
@@ -31,8 +31,9 @@ def check(path, as_json):
     """Is PATH a complete model folder of a supported family? Parameters and memory estimate.
 
     A vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded: patch grid, feature dims."""
-    if encoder_folder_type(path):
-        _check_encoder(path, as_json)
+    folder = encoder_folder(path)
+    if folder is not None:
+        _check_encoder(folder, as_json)
         return
     report = check_model_dir(path)
     if as_json:

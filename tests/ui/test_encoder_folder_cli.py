@@ -86,3 +86,21 @@ def test_ingest_and_inspect_with_a_dino_backbone_never_try_the_network(dino, tmp
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
     assert verdict["status"] == "vision_only" and len(verdict["references"]) == 8
+
+
+def test_models_check_finds_the_backbone_in_a_hugging_face_cache_folder(dino, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from ui.models_command import models
+
+    cache = tmp_path / "models--facebook--dinov2-small"
+    snapshot = cache / "snapshots" / "0123abcd"
+    shutil.copytree(dino, snapshot)
+    (cache / "refs").mkdir()
+    (cache / "refs" / "main").write_text("0123abcd")
+    result = CliRunner().invoke(models, ["check", str(cache), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["path"] == str(snapshot) and report["family"] == "DINOv2" and report["grid"] == [16, 16]
