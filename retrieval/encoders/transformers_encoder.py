@@ -122,18 +122,20 @@ class TransformersEncoder(ImageEncoder):
         folder, model_type = _model_folder(cfg)
         self.family = FAMILIES[model_type]
         self.model_type = model_type
+        if cfg.pooling == "cls" and not self.family.class_token:
+            raise ConfigError(f"retrieval.encoder.pooling: {self.family.label} has no class token; use pooling: mean")
         self.tower, processor = _load(folder, self.family.label)
         config = self.tower.config
         self.patch_size = _as_int(config.patch_size)
         self.depth = int(config.num_hidden_layers)
         self.layers = _checked_layers(tuple(cfg.layers) or DEFAULT_LAYERS, self.depth)
         if cfg.image_size % self.patch_size:
-            raise ConfigError(f"image_size: {cfg.image_size} is not a multiple of the model's patch size "
+            raise ConfigError(f"retrieval.encoder.image_size: {cfg.image_size} is not a multiple of the model's patch size "
                               f"{self.patch_size} (e.g. {self.patch_size * (cfg.image_size // self.patch_size or 1)})")
-        if cfg.pooling == "cls" and not self.family.class_token:
-            raise ConfigError(f"pooling: {self.family.label} has no class token; use pooling: mean")
         self.image_size, self.pooling = cfg.image_size, cfg.pooling
         self.grid = cfg.image_size // self.patch_size
+        if getattr(processor, "image_mean", None) is None or getattr(processor, "image_std", None) is None:
+            raise MissingWeights(f"{folder}/preprocessor_config.json has no image_mean / image_std; {FOLDER_HINT}")
         self.mean, self.std = tuple(processor.image_mean), tuple(processor.image_std)
         self.norm = next((getattr(self.tower, name) for name in NORMS if hasattr(self.tower, name)), None)
         wants = inspect.signature(self.tower.forward).parameters
@@ -180,6 +182,6 @@ def _checked_layers(layers: tuple, depth: int) -> tuple[int, ...]:
     """Block indices as given (1..depth or -depth..-1; hidden_states[0] is the embedding, not a block)."""
     for index in layers:
         if isinstance(index, bool) or not isinstance(index, int) or index == 0 or abs(index) > depth:
-            raise ConfigError(f"layers: {index!r} is not a block of this {depth}-block model "
+            raise ConfigError(f"retrieval.encoder.layers: {index!r} is not a block of this {depth}-block model "
                               f"(use 1..{depth} or -{depth}..-1)")
     return tuple(layers)
