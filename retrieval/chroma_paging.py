@@ -11,8 +11,9 @@ from __future__ import annotations
 PAGE = 5_000          # rows per read: far under SQLite's 32,766 bound variables, and under Chroma's batch limit
 
 
-def get_all(collection, include: list[str], where: dict | None = None, page: int = PAGE) -> dict:
-    """collection.get(where=..., include=...) of every matching row, read `page` rows at a time."""
+def get_all(collection, include: list[str], where: dict | None = None, page: int | None = None) -> dict:
+    """collection.get(where=..., include=...) of every matching row, read `page` (default PAGE) rows at a time."""
+    page = page or PAGE
     out = _empty(include)
     offset = 0
     while True:
@@ -23,16 +24,18 @@ def get_all(collection, include: list[str], where: dict | None = None, page: int
         offset += page
 
 
-def get_ids(collection, ids: list[str], include: list[str], page: int = PAGE) -> dict:
-    """collection.get(ids=...) for any number of ids, `page` ids per call."""
+def get_ids(collection, ids: list[str], include: list[str], page: int | None = None) -> dict:
+    """collection.get(ids=...) for any number of ids, `page` (default PAGE) ids per call."""
+    page = page or PAGE
     out = _empty(include)
     for start in range(0, len(ids), page):
         _extend(out, collection.get(ids=ids[start:start + page], include=include), include)
     return out
 
 
-def in_batches(items: list, page: int = PAGE):
-    """Consecutive slices of at most `page` items (for upserts and deletes)."""
+def in_batches(items: list, page: int | None = None):
+    """Consecutive slices of at most `page` (default PAGE) items (for upserts and deletes)."""
+    page = page or PAGE
     for start in range(0, len(items), page):
         yield items[start:start + page]
 

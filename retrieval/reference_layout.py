@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-from retrieval.chroma_paging import PAGE
+from retrieval import chroma_paging
 
 PREFIX = "class-"
 REBUILD_PREFIX = "rebuild-class-"
@@ -38,16 +38,16 @@ def migrate_legacy(store, legacy) -> int:
     moved, offset = 0, 0
     include = ["metadatas", "embeddings", "documents"]
     while True:
-        got = legacy.get(include=include, limit=PAGE, offset=offset)
+        got = legacy.get(include=include, limit=chroma_paging.PAGE, offset=offset)
         for class_name, rows in _rows_by_class(got).items():
             collection = store.collection(class_name, create=True)
             collection.upsert(ids=[got["ids"][i] for i in rows], embeddings=[got["embeddings"][i] for i in rows],
                               documents=[got["documents"][i] for i in rows],
                               metadatas=[got["metadatas"][i] for i in rows])
         moved += len(got["ids"])
-        if len(got["ids"]) < PAGE:
+        if len(got["ids"]) < chroma_paging.PAGE:
             break
-        offset += PAGE
+        offset += chroma_paging.PAGE
     store.client.delete_collection(LEGACY)
     print(f"moved {moved} reference(s) of {store.location} to one collection per class "
           "(a one-time change of the store's layout; each class recalibrates once)", file=sys.stderr)
