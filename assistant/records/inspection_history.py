@@ -40,6 +40,12 @@ class PastInspection:
     def verdict(self) -> dict:
         return self.record["verdict"]
 
+    def require_images(self) -> None:
+        """Raise BadInput (one line) when the retention removed this inspection's image and overlay."""
+        if self.images_removed:
+            raise BadInput(f"the image of inspection {self.id} was removed by the records retention "
+                           "(records.keep_images / keep_images_days); its verdict is kept, shown read-only")
+
     def summary(self) -> dict:
         """One line of the history list: time, id, class, verdict, score, status, number of turns."""
         verdict = self.verdict
@@ -105,6 +111,18 @@ class InspectionHistory:
             elif kind == "feedback":
                 past.feedback.append(record)
         return past
+
+    def prune(self, now: float | None = None):
+        """Apply the records retention to the stored images now -> what was removed (`.summary()`)."""
+        return self.log.prune(now)
+
+    def export(self, since: str, until: str, fmt: str, stream) -> int:
+        """Write the inspections logged from `since` to `until` (dates or times, inclusive) to a text
+        stream as JSONL or CSV -> how many. Bad dates or format: BadInput."""
+        from assistant.records.history_export import time_range, write
+
+        low, high = time_range(since, until)
+        return write(self.between(low, high), fmt, stream)
 
     def image_path(self, sha256: str):
         """Where the run log keeps a logged image (query or overlay) by its sha256."""
