@@ -21,6 +21,7 @@ from assistant.verdict import verdict_label
 from retrieval.errors import BadInput
 
 RATINGS = ("up", "down")
+LIST_ROWS = 1000          # a History list shows the newest this many (a 100k-row table helps nobody)
 LABELS = ("normal", "defective")
 
 
@@ -73,8 +74,9 @@ class InspectionHistory:
         self.log = log
         self.index = RunIndex(log.folder)
 
-    def list(self, owner: str | None = None, limit: int | None = None) -> list[ListedInspection]:
-        """Newest first; only those run by `owner` when given; at most `limit`."""
+    def list(self, owner: str | None = None, limit: int | None = LIST_ROWS) -> list[ListedInspection]:
+        """Newest first; only those run by `owner` when given; at most `limit` (None: all of them).
+        Older inspections stay in the log: `get` opens any of them, `export` writes a date range."""
         with closing(self.index.connect()) as con:
             return [ListedInspection(row) for row in summaries(con, owner, limit)]
 

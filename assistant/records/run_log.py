@@ -19,11 +19,11 @@ PRUNE_EVERY_S = 60.0     # retention runs after a logged inspection at most this
 
 
 class RunLog:
-    def __init__(self, folder: Path, records=None):
-        """records: the `RecordsConfig` retention of stored images (None: keep every image)."""
+    def __init__(self, folder: Path, retention=None):
+        """retention: the `RecordsConfig` retention of stored images (None: keep every image)."""
         self.folder = Path(folder)
         self.images = self.folder / "images"
-        self.records = records
+        self.retention = retention
         self._pruned_at: float | None = None
 
     def store_image(self, image, sha256: str | None = None) -> str:
@@ -64,9 +64,9 @@ class RunLog:
         from assistant.records.run_index import RunIndex
 
         self._pruned_at = time.monotonic()
-        if self.records is None:
+        if self.retention is None:
             return Pruned(0, 0)
-        return prune(self, RunIndex(self.folder), self.records, now)
+        return prune(self, RunIndex(self.folder), self.retention, now)
 
     def record_inspection(self, inspection, encoder_id: str, config_hash: str, options: dict | None = None) -> dict:
         """Append an inspection (the Inspector's `Inspection`), its image and overlay stored by hash."""
@@ -83,7 +83,7 @@ class RunLog:
         return record
 
     def _prune_due(self) -> bool:
-        if self.records is None or not self.records.active:
+        if self.retention is None or not self.retention.active:
             return False
         return self._pruned_at is None or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
 

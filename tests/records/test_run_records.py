@@ -96,7 +96,7 @@ def test_a_missing_damaged_or_stale_index_is_rebuilt_from_the_jsonl(tmp_path, da
 def test_retention_by_count_keeps_the_verdicts_and_shared_files(tmp_path):
     log = _log(tmp_path / "runs", images=True)
     log.append(_inspection(5, image="img0"))                     # the same image inspected again, newest
-    log.records = RecordsConfig(keep_images=2)
+    log.retention = RecordsConfig(keep_images=2)
     pruned = InspectionHistory(log).prune()
     assert pruned.inspections == 4                             # insp-0 .. insp-3
     assert not log.image_path("img1").exists() and not log.image_path("ovl0").exists()
@@ -116,7 +116,7 @@ def test_retention_by_age(tmp_path):
 
     log = _log(tmp_path / "runs", n=2, day="2026-11-01", images=True)
     log.append_many([_inspection(i, day="2026-11-20") for i in (8, 9)])
-    log.records = RecordsConfig(keep_images_days=7)
+    log.retention = RecordsConfig(keep_images_days=7)
     now = datetime(2026, 11, 21, 12, 0).timestamp()
     assert InspectionHistory(log).prune(now=now).inspections == 2
     assert {p.id for p in InspectionHistory(log).list() if InspectionHistory(log).get(p.id).images_removed} == \
