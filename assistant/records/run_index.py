@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.verdict import verdict_label
 
-SCHEMA = "normalcy-run-index-1"
+SCHEMA = "normalcy-run-index-2"
 EVENTS = ("turn", "retract", "feedback", "owner", "images_removed")
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -33,6 +33,7 @@ CREATE INDEX inspections_time ON inspections (time);
 CREATE TABLE events (inspection TEXT, kind TEXT, file TEXT, offset INTEGER, length INTEGER);
 CREATE INDEX events_of ON events (inspection, file, offset);
 CREATE TABLE owners (inspection TEXT, owner TEXT, PRIMARY KEY (inspection, owner));
+CREATE INDEX owners_by ON owners (owner);
 """
 SUMMARY = "time, id, class, verdict, score, status, turns"
 
