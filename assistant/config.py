@@ -97,10 +97,31 @@ class VLMConfig:
 
 
 @dataclass(frozen=True)
+class RecordsConfig:
+    """What the run log keeps of each inspection's stored image and overlay; its verdict line is always kept.
+
+    keep_images_days: the images of inspections older than this many days are removed (None: no age limit).
+    keep_images: the images of at most this many newest inspections are kept (None: no count limit).
+    """
+
+    keep_images_days: float | None = None
+    keep_images: int | None = None
+
+    def __post_init__(self):
+        within("keep_images_days", self.keep_images_days, 0, above=True, optional=True)
+        within("keep_images", self.keep_images, 0, optional=True)
+
+    @property
+    def active(self) -> bool:
+        return self.keep_images_days is not None or self.keep_images is not None
+
+
+@dataclass(frozen=True)
 class NormalcyConfig:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     inputs: InputConfig = field(default_factory=InputConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
     rules_dir: str = str(REPO_ROOT / "data" / "rules")
 
     def to_dict(self) -> dict:

@@ -52,7 +52,7 @@ class Inspector:
         self.scorer = PatchScorer(self.workspace)
         self.thresholds = ClassThresholds(self.workspace, self.scorer)
         self.gatherer = EvidenceGatherer(self.workspace, self.scorer, self.thresholds)
-        self.log = RunLog(home.runs)
+        self.log = RunLog(home.runs, config.records)
         self._backend = backend
         self._reasoner = None
 
@@ -249,6 +249,7 @@ class Inspector:
         re-gathered from the stored image (and, with a model, its conversation resumed)."""
         past = self.history.get(inspection_id, owner)
         record = past.record
+        past.require_images()
         options = InspectOptions.from_dict(record["options"]) if record.get("options") else None
         evidence = self.gather(self.log.image_path(record["image"]), record["class"], record.get("question"), options)
         verdict = Verdict(**record["verdict"])

@@ -104,7 +104,10 @@ class Workspace:
     def references(self):
         from retrieval.reference_store import ReferenceStore
 
-        return ReferenceStore(self.client, self.encoder.id, location=str(self.home.root))
+        store = ReferenceStore(self.client, self.encoder.id, location=str(self.home.root))
+        if store.migrated:                       # the older one-collection layout was moved on opening
+            self.changed()
+        return store
 
     def reopen_references(self) -> None:
         """Forget the open reference store (its collection was dropped); the next use opens it anew."""

@@ -101,7 +101,7 @@ class CalibrationConfig:
       leave-one-out scores for it (`retrieval.calibration.threshold_at_overkill`).
     z: the language model's P(anomalous) threshold sits z std above its mean on normal references
       (`reasoning.model_threshold`); the map threshold uses target_overkill.
-    max_references: at most this many references are scored (evenly spread) to bound time.
+    max_references: at most this many references are scored (a uniform sample: the smallest sha256) to bound time.
     """
 
     target_overkill: float = 0.02

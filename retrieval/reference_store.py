@@ -1,8 +1,13 @@
-"""Normal reference images of each product class, in a Chroma collection on disk.
+"""Normal reference images of each product class, in Chroma on disk: one collection per class.
 
 Each record: class, source path, sha256, size, encoder id (architecture + weights hash); its id is
-`<class>/<sha256>`, so adding the same image twice is a no-op. The collection remembers which encoder
-made its embeddings and refuses to open under another one.
+`<class>/<sha256>`, so adding the same image twice is a no-op. Each class has its own collection
+(`reference_layout.collection_name`), so a class's k-nearest query searches that class only and does not
+slow down as other classes (or a filter over all of them) grow. Every collection remembers which encoder
+made its embeddings, and the store refuses to open under another one. Each collection also carries a
+version, bumped before every write to it: `fingerprint(class)` (collection id + version) tells a cached
+calibration whether the class changed without reading one record of it. Every metadata read is paged
+(`chroma_paging`). A store of the older single-collection layout is moved to this one when opened.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.chroma_paging import get_all, get_ids, in_batches
 from retrieval.errors import CorruptState, EmptyStore, EncoderMismatch, UnknownClass
+from retrieval.reference_layout import (LEGACY, PREFIX, REBUILD_PREFIX, collection_name, listed_collections,
+                                        migrate_legacy)
 
-COLLECTION = "references"
-REBUILD_COLLECTION = "references-rebuild"     # a rebuild fills this one, then takes the name above
+__all__ = ["PREFIX", "REBUILD_PREFIX", "Reference", "ReferenceStore"]
 
 
 @dataclass(frozen=True)
@@ -38,77 +45,116 @@ class Reference:
 
 
 class ReferenceStore:
-    def __init__(self, client, encoder_id: str, location: str = "the store", name: str = COLLECTION):
+    def __init__(self, client, encoder_id: str, location: str = "the store", prefix: str = PREFIX):
+        """prefix: which set of class collections (the store's own, or a rebuild's being filled beside it)."""
+        self.client = client
         self.encoder_id = encoder_id
         self.location = location
-        self.collection = self._open(client, location, name)
-        if self.collection is not None:
-            built_with = (self.collection.metadata or {}).get("encoder")
-            if built_with != encoder_id:
-                raise EncoderMismatch(
-                    f"the reference store in {location} was built with encoder {built_with}, but the configured "
-                    f"encoder is {encoder_id}; rebuild it with `normalcy ingest ... --rebuild` "
-                    "or configure the encoder it was built with")
-        else:
-            self.collection = client.create_collection(
-                name, metadata={"encoder": encoder_id, "hnsw:space": "cosine"},
-                embedding_function=None)
+        self.prefix = prefix
+        listed = self._listed()
+        self._collections: dict = {}
+        self.migrated = 0            # references moved from the older single-collection layout on opening
+        if prefix == PREFIX and LEGACY in listed:
+            self._check_encoder(listed[LEGACY])
+            self.migrated = migrate_legacy(self, listed.pop(LEGACY))
+            listed = self._listed()
+        self._collections = {}
+        for name, collection in listed.items():
+            if name.startswith(prefix):
+                self._check_encoder(collection)
+                self._collections[(collection.metadata or {})["class"]] = collection
 
-    @staticmethod
-    def _open(client, location: str, name: str):
-        """The named collection, None when there is none yet; a store chroma cannot read is CorruptState."""
+    def _listed(self) -> dict:
         try:
-            existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-            return client.get_collection(name) if name in existing else None
+            return listed_collections(self.client)
         except Exception as exc:  # chromadb/sqlite errors on a damaged store
-            raise CorruptState(f"the reference store in {location} is damaged ({type(exc).__name__}: {exc}); "
+            raise CorruptState(f"the reference store in {self.location} is damaged ({type(exc).__name__}: {exc}); "
                                "move its store folder aside and re-ingest the references") from None
 
+    def _check_encoder(self, collection) -> None:
+        built_with = (collection.metadata or {}).get("encoder")
+        if built_with != self.encoder_id:
+            raise EncoderMismatch(
+                f"the reference store in {self.location} was built with encoder {built_with}, but the configured "
+                f"encoder is {self.encoder_id}; rebuild it with `normalcy ingest ... --rebuild` "
+                "or configure the encoder it was built with")
+
+    def collection(self, class_name: str, create: bool = False):
+        """The class's collection (None when it has none, unless `create`)."""
+        found = self._collections.get(class_name)
+        if found is None and create:
+            found = self.client.create_collection(
+                collection_name(class_name, self.prefix), embedding_function=None,
+                metadata={"class": class_name, "encoder": self.encoder_id, "version": 0},
+                configuration={"hnsw": {"space": "cosine"}})
+            self._collections[class_name] = found
+        return found
+
     def existing(self, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        return set(self.collection.get(ids=ids, include=[])["ids"])
+        """Which of these `<class>/<sha256>` ids the store holds (any number of them)."""
+        found: set[str] = set()
+        for class_name, wanted in _by_class(ids, lambda i: i.split("/", 1)[0]).items():
+            collection = self.collection(class_name)
+            if collection is not None:
+                found |= set(get_ids(collection, wanted, include=[])["ids"])
+        return found
 
     def add(self, references: list[Reference], embeddings: np.ndarray) -> None:
-        """Add references with their (N, D) embeddings in one batch."""
-        if not references:
-            return
+        """Add references with their (N, D) embeddings; each touched class's version is bumped first."""
+        rows = np.asarray(embeddings, dtype=np.float32)
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.collection.upsert(
-            ids=[r.id for r in references],
-            embeddings=[row.tolist() for row in np.asarray(embeddings, dtype=np.float32)],
-            documents=[r.path for r in references],
-            metadatas=[{"class": r.class_name, "path": r.path, "sha256": r.sha256, "width": r.width,
-                        "height": r.height, "encoder": self.encoder_id, "added_at": now} for r in references])
+        for class_name, indices in _by_class(range(len(references)), lambda i: references[i].class_name).items():
+            collection = self.collection(class_name, create=True)
+            self._bump(collection)
+            for batch in in_batches(indices):
+                refs = [references[i] for i in batch]
+                collection.upsert(
+                    ids=[r.id for r in refs], embeddings=[rows[i].tolist() for i in batch],
+                    documents=[r.path for r in refs],
+                    metadatas=[{"class": r.class_name, "path": r.path, "sha256": r.sha256, "width": r.width,
+                                "height": r.height, "encoder": self.encoder_id, "added_at": now} for r in refs])
 
     def remove(self, references: list[Reference]) -> None:
-        if references:
-            self.collection.delete(ids=[r.id for r in references])
+        """Delete references; a class left with none loses its collection."""
+        for class_name, refs in _by_class(references, lambda r: r.class_name).items():
+            collection = self.collection(class_name)
+            if collection is None:
+                continue
+            self._bump(collection)
+            for batch in in_batches(refs):
+                collection.delete(ids=[r.id for r in batch])
+            if collection.count() == 0:
+                self.client.delete_collection(collection.name)
+                del self._collections[class_name]
+
+    def _bump(self, collection) -> None:
+        """Advance the class's version (read fresh from the store, so no other writer's bump is lost)."""
+        meta = dict(self.client.get_collection(collection.name).metadata or {})
+        meta["version"] = int(meta.get("version", 0)) + 1
+        collection.modify(metadata=meta)
 
     def classes(self) -> dict[str, int]:
-        """Class name -> number of references, sorted by name."""
-        metas = self.collection.get(include=["metadatas"])["metadatas"] or []
-        counts: dict[str, int] = {}
-        for meta in metas:
-            counts[meta["class"]] = counts.get(meta["class"], 0) + 1
-        return dict(sorted(counts.items()))
+        """Class name -> number of references, sorted by name (one count per class collection)."""
+        counts = {name: collection.count() for name, collection in self._collections.items()}
+        return {name: n for name, n in sorted(counts.items()) if n}
 
     def require_class(self, class_name: str) -> None:
         """Raise EmptyStore / UnknownClass (with what to do) unless the class has references."""
-        if self.collection.get(where={"class": class_name}, limit=1, include=[])["ids"]:
+        collection = self.collection(class_name)
+        if collection is not None and collection.count():
             return
         known = self.classes()
         if not known:
             raise EmptyStore(f"the reference store in {self.location} is empty; add normal images with "
                              "`normalcy ingest DIR --class NAME` (or run `normalcy demo`)")
-        if class_name not in known:
-            raise UnknownClass(f"class {class_name!r} has no references; known classes: {', '.join(known)}. "
-                               f"Add some with `normalcy ingest DIR --class {class_name}`")
+        raise UnknownClass(f"class {class_name!r} has no references; known classes: {', '.join(known)}. "
+                           f"Add some with `normalcy ingest DIR --class {class_name}`")
 
     def of_class(self, class_name: str, with_embeddings: bool = False):
         """All references of a class (sorted by sha256), and their (N, D) embeddings when asked."""
         include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
-        got = self.collection.get(where={"class": class_name}, include=include)
+        collection = self.collection(class_name)
+        got = get_all(collection, include) if collection is not None else {"ids": [], "metadatas": [], "embeddings": []}
         order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["sha256"])
         refs = [_reference(got["metadatas"][i]) for i in order]
         if not with_embeddings:
@@ -116,20 +162,56 @@ class ReferenceStore:
         embeddings = np.asarray(got["embeddings"], dtype=np.float32)
         return refs, (embeddings[order] if len(order) else embeddings.reshape(0, 0))
 
+    def with_embeddings(self, class_name: str, shas: list[str]):
+        """The given references of a class (in that order) and their (N, D) embeddings."""
+        got = get_ids(self.collection(class_name), [f"{class_name}/{s}" for s in shas], ["metadatas", "embeddings"])
+        where = {meta["sha256"]: i for i, meta in enumerate(got["metadatas"])}
+        order = [where[s] for s in shas if s in where]
+        return [_reference(got["metadatas"][i]) for i in order], np.asarray(got["embeddings"], np.float32)[order]
+
+    def shas(self, class_name: str) -> list[str]:
+        """The sha256 of every reference of a class, sorted (ids only: no metadata is read)."""
+        collection = self.collection(class_name)
+        ids = get_all(collection, include=[])["ids"] if collection is not None else []
+        return sorted(i.split("/", 1)[1] for i in ids)
+
     def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
         """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first.
         Callers check the class first (`require_class`)."""
-        got = self.collection.query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
-                                    n_results=k + len(exclude), where={"class": class_name},
-                                    include=["metadatas", "distances"])
+        got = self.collection(class_name).query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
+                                                n_results=k + len(exclude), include=["metadatas", "distances"])
         pairs = zip(got["metadatas"][0], got["distances"][0])
         found = [_reference(meta, dist) for meta, dist in pairs if meta["sha256"] not in exclude]
         return found[:k]
 
+    def nearest_any(self, embedding: np.ndarray, top: int) -> list[tuple[str, float]]:
+        """(class, cosine distance) of the `top` references nearest a (D,) embedding over every class."""
+        query = [np.asarray(embedding, np.float32).tolist()]
+        found = []
+        for name, collection in self._collections.items():
+            got = collection.query(query_embeddings=query, n_results=top, include=["distances"])
+            found += [(name, float(d)) for d in got["distances"][0]]
+        return sorted(found, key=lambda pair: pair[1])[:top]
+
     def fingerprint(self, class_name: str) -> str:
-        """Hash of the class's reference set: changes whenever a reference is added or removed."""
-        shas = sorted(r.sha256 for r in self.of_class(class_name))
-        return hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+        """The class's version: `<collection id>:<version>`, changed by every write to the class (and by a
+        rebuild or a class emptied and re-ingested, which make a new collection). Reads no record."""
+        collection = self.collection(class_name)
+        if collection is None:
+            return "none"
+        fresh = self.client.get_collection(collection.name)
+        return f"{fresh.id}:{int((fresh.metadata or {}).get('version', 0))}"
+
+    def content_hash(self, class_name: str) -> str:
+        """Hash of the class's reference set (reads every id: for result caches, not the inspection path)."""
+        return hashlib.sha256("\n".join(self.shas(class_name)).encode()).hexdigest()[:16]
+
+
+def _by_class(items, class_of) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for item in items:
+        grouped.setdefault(class_of(item), []).append(item)
+    return grouped
 
 
 def _reference(meta: dict, distance: float | None = None) -> Reference:

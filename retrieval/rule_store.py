@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from retrieval.chroma_paging import get_all, in_batches
 from retrieval.rule import ANY_CLASS, Rule
 
 COLLECTION = "rules"
@@ -36,12 +37,13 @@ class RuleStore:
 
     def sync(self, rules: list[Rule]) -> int:
         """Make the store hold exactly `rules`; returns how many were (re-)embedded."""
-        stored = self.collection.get(include=["metadatas"])
+        stored = get_all(self.collection, include=["metadatas"])
         digests = {i: m.get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
         wanted = {rule.id: rule for rule in rules}
         stale = [i for i in digests if i not in wanted]
         if stale:
-            self.collection.delete(ids=stale)
+            for batch in in_batches(stale):
+                self.collection.delete(ids=batch)
         changed = [rule for rule in rules if digests.get(rule.id) != rule.digest]
         self._upsert(changed)
         return len(changed)
@@ -57,7 +59,7 @@ class RuleStore:
 
     def list(self, class_name: str | None = None) -> list[Rule]:
         where = {"class": {"$in": [class_name, ANY_CLASS]}} if class_name else None
-        got = self.collection.get(where=where, include=["metadatas", "documents"])
+        got = get_all(self.collection, include=["metadatas", "documents"], where=where)
         rules = [_rule(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
         return sorted(rules, key=lambda r: (r.class_name, r.kind, r.id))
 
@@ -70,7 +72,7 @@ class RuleStore:
         return sorted(specific + general, key=lambda r: -r.similarity)
 
     def _ranked(self, query, class_name: str, n: int) -> list[RankedRule]:
-        available = len(self.collection.get(where={"class": class_name}, include=[])["ids"])
+        available = len(get_all(self.collection, include=[], where={"class": class_name})["ids"])
         if n <= 0 or available == 0:
             return []
         got = self.collection.query(query_embeddings=[query.tolist()], n_results=min(n, available),

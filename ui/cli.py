@@ -57,13 +57,14 @@ def _register() -> None:
     from ui.demo_command import demo
     from ui.doctor_command import doctor
     from ui.eval_command import evaluate
+    from ui.history_command import history
     from ui.ingest_command import ingest
     from ui.inspect_command import inspect
     from ui.models_command import models
     from ui.rules_command import rules
     from ui.serve_command import serve
 
-    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor):
+    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history):
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -51,4 +51,4 @@ def prepare_references(inspector, dataset, test_shas: Mapping) -> dict[str, str]
     store = workspace.references
     _check_store(store, dataset, workspace.home.root)
     check_no_test_image(store, test_shas, dataset)
-    return {name: store.fingerprint(name) for name in dataset.classes}
+    return {name: store.content_hash(name) for name in dataset.classes}

@@ -1,7 +1,6 @@
 """Which product class is this? The nearest references over all classes, by image embedding.
 
-The query is embedded once; its `top` nearest references are found in the reference collection with no
-class filter, and the class holding most of them wins (ties: the class of the nearest one). The
+The query is embedded once; its `top` nearest references are found over every class's collection, and the class holding most of them wins (ties: the class of the nearest one). The
 similarity reported is 1 − the cosine distance of the winning class's nearest reference.
 """
 
@@ -10,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 
 from retrieval.errors import EmptyStore
 
@@ -32,10 +30,7 @@ def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
             raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
                              "`normalcy ingest DIR --class NAME` before using the automatic class")
         _, embeddings = scorer.featurize([image])
-        got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
-                                     n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
-        neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
-        return vote(neighbours)
+        return vote(store.nearest_any(embeddings[0], top))
 
 
 def vote(neighbours: list[tuple[str, float]]) -> ClassGuess:

@@ -1,7 +1,11 @@
 """Keeping each class's threshold current: leave-one-out over its normal references, stored in
 HOME/calibration.json, recomputed whenever the reference set or the scoring settings change, or when a
 stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
-that is not a JSON object of entries is a `CorruptState`; a threshold that comes out non-finite is one too."""
+that is not a JSON object of entries is a `CorruptState`; a threshold that comes out non-finite is one too.
+Whether a class changed is its store version (`ReferenceStore.fingerprint`: no record is read on an
+inspection); a recalibration reads the ids of the class and the embeddings of the sampled references only,
+finds their neighbours as a query would, and rescores only those whose neighbours changed
+(`calibration_scores`)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ import math
 
 import numpy as np
 
+from assistant.inspection.calibration_scores import CalibrationScores
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
-from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_at_overkill
+from retrieval.calibration import MIN_REFERENCES, Calibration, threshold_at_overkill
 from retrieval.patch_features import FEATURES_VERSION
 from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState
 
@@ -24,6 +29,8 @@ class ClassThresholds:
         """scorer: the `PatchScorer` that scores queries, so normals are scored exactly as queries are."""
         self.ws = workspace
         self.scorer = scorer
+        self.scores = CalibrationScores(workspace.home.root / "calibration-scores")
+        self.reused = 0          # how many leave-one-out scores the last recalibration reused
 
     @property
     def settings(self) -> str:
@@ -63,36 +70,46 @@ class ClassThresholds:
             return self.recalibrate(class_name, fingerprint)
 
     def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
+        """Score the class's sampled references leave-one-out (those whose neighbours did not change since
+        the last calibration keep their score) and store the new threshold."""
         with self.ws.using_store():
             cfg = self.ws.config.retrieval
-            references, embeddings = self.ws.references.of_class(class_name, with_embeddings=True)
-            if len(references) < MIN_REFERENCES:
-                raise BadInput(f"class {class_name!r} has {len(references)} reference(s); calibration needs at least "
+            store = self.ws.references
+            shas = store.shas(class_name)
+            if len(shas) < MIN_REFERENCES:
+                raise BadInput(f"class {class_name!r} has {len(shas)} reference(s); calibration needs at least "
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
-            scores = [self._leave_one_out(i, references, embeddings)
-                      for i in spread_indices(len(references), cfg.calibration.max_references)]
+            references, embeddings = store.with_embeddings(class_name, sample(shas, cfg.calibration.max_references))
+            reusable = self.scores.reusable(class_name, self.known(class_name))
+            scored = {r.sha256: self._scored(r, e, len(shas), reusable) for r, e in zip(references, embeddings)}
+            self.reused = sum(1 for sha, entry in scored.items() if reusable.get(sha) is entry)
             target = cfg.calibration.target_overkill
-            threshold, mean, std, expected = threshold_at_overkill(np.array(scores), target)
+            values = np.array([entry["score"] for entry in scored.values()])
+            threshold, mean, std, expected = threshold_at_overkill(values, target)
             if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
                 raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
                                    f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
-            calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
-                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings,
+            calibration = Calibration(class_name, threshold, mean, std, len(values), len(shas),
+                                      fingerprint or store.fingerprint(class_name), self.settings,
                                       target_overkill=target, expected_overkill=round(expected, 4)).sealed()
             self._save(calibration)
+            self.scores.save(class_name, calibration, scored)
             return calibration
 
-    def _leave_one_out(self, index: int, references, embeddings: np.ndarray) -> float:
-        """Score reference `index` against its k nearest other references, as a query would be scored."""
+    def _scored(self, reference, embedding: np.ndarray, n: int, reusable: dict) -> dict:
+        """{"score", "neighbours"} of one reference scored against its k nearest *other* references of
+        the class (found as a query's are), reused from the last calibration when they are the same."""
         import torch
 
-        similarity = embeddings @ embeddings[index]
-        similarity[index] = -np.inf
-        k = min(self.ws.config.retrieval.map.k, len(references) - 1)
-        neighbours = [references[j] for j in np.argsort(-similarity)[:k]]
-        features = torch.from_numpy(self.scorer.reference_features(references[index]).astype(np.float32))
+        k = min(self.ws.config.retrieval.map.k, n - 1)
+        neighbours = self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
+        names = [r.sha256 for r in neighbours]
+        known = reusable.get(reference.sha256)
+        if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
+            return known
+        features = torch.from_numpy(self.scorer.reference_features(reference).astype(np.float32))
         grid = self.scorer.score_grid(features, neighbours)
-        return image_score(grid, self.ws.config.retrieval.map.top_fraction)
+        return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names}
 
     def _save(self, calibration: Calibration) -> None:
         try:
@@ -101,3 +118,9 @@ class ClassThresholds:
             data = {}                   # a damaged file is replaced, entry by entry, as classes recalibrate
         data[calibration.class_name] = calibration.to_dict()
         write_text(self.ws.home.calibration, json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
+
+
+def sample(shas: list[str], limit: int) -> list[str]:
+    """The references scored: the `limit` smallest sha256 of the class (sorted). Content hashes are
+    uniform, so this is a uniform sample, and adding m references changes at most m of its members."""
+    return sorted(shas)[:limit]

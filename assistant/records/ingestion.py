@@ -105,14 +105,15 @@ def rebuild(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_b
     """The store rebuilt from `items` only (e.g. after changing encoder), built beside the old one and
     swapped in at the end: a bad file, an error or Ctrl+C before the swap leaves the old store and its
     calibration exactly as they were."""
-    from retrieval.reference_store import REBUILD_COLLECTION, ReferenceStore
+    from retrieval.reference_layout import REBUILD_PREFIX, drop_prefix
+    from retrieval.reference_store import ReferenceStore
 
     report = IngestReport()
     workspace.encoder  # noqa: B018  (a bad encoder config or folder fails in one line before any image is read)
     checked = validate(items, workspace.config.inputs, skip_bad, report)   # every file, before any write
     with workspace.using_store():
-        _drop_collection(workspace.client, REBUILD_COLLECTION)             # a leftover of an interrupted run
-        side = ReferenceStore(workspace.client, workspace.encoder.id, str(workspace.home.root), REBUILD_COLLECTION)
+        drop_prefix(workspace.client, REBUILD_PREFIX)                      # a leftover of an interrupted run
+        side = ReferenceStore(workspace.client, workspace.encoder.id, str(workspace.home.root), REBUILD_PREFIX)
         todo = pending(side, checked, report)
     _commit_all(workspace, scorer, todo, report, lambda: side, batch_size)
     with workspace.using_store():
@@ -153,19 +154,13 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
 
 
 def _swap_in(workspace, side) -> None:
-    """The rebuilt collection takes the references' name; the old one and its calibration go."""
-    from retrieval.reference_store import COLLECTION
+    """The rebuilt class collections take the store's names; the old ones and their calibration go."""
+    from retrieval.reference_layout import swap_in
 
-    _drop_collection(workspace.client, COLLECTION)
-    side.collection.modify(name=COLLECTION)
+    swap_in(workspace.client)
     workspace.home.calibration.unlink(missing_ok=True)
     workspace.reopen_references()
     workspace.changed()
-
-
-def _drop_collection(client, name: str) -> None:
-    if name in {getattr(c, "name", c) for c in client.list_collections()}:
-        client.delete_collection(name)
 
 
 def save_copy(folder: Path, image: LoadedImage) -> Path:

@@ -1,7 +1,8 @@
 """The run log: every inspection and chat turn appended to JSONL, images stored once by sha256.
 
     HOME/runs/YYYY-MM-DD.jsonl   one JSON object per line
-    HOME/runs/images/SHA.png     inspected images and overlays
+    HOME/runs/images/SHA.png     inspected images and overlays (kept as `records` retention says)
+    HOME/runs/index.sqlite3      the index History reads (`run_index`, derived from the JSONL)
 
 Appends are single `write` calls of one line each, so a crash never leaves half a record that a reader
 would trip over (a truncated last line is skipped on read).
@@ -14,10 +15,16 @@ import time
 from pathlib import Path
 
 
+PRUNE_EVERY_S = 60.0     # retention runs after a logged inspection at most this often per process
+
+
 class RunLog:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, retention=None):
+        """retention: the `RecordsConfig` retention of stored images (None: keep every image)."""
         self.folder = Path(folder)
         self.images = self.folder / "images"
+        self.retention = retention
+        self._pruned_at: float | None = None
 
     def store_image(self, image, sha256: str | None = None) -> str:
         """Save a PIL image as PNG by content hash (computed from the PNG bytes when not given)."""
@@ -37,23 +44,48 @@ class RunLog:
 
     def append(self, record: dict) -> dict:
         """Append one record (a `time` field is added) and return it."""
-        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        return self.append_many([record])[0]
+
+    def append_many(self, records: list[dict]) -> list[dict]:
+        """Append records (each gets a `time`) in one write, and return them."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        records = [{"time": stamp, **record} for record in records]
+        if not records:
+            return records
         self.folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with open(self.folder / f"{record['time'][:10]}.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(line)
-        return record
+        lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+        with open(self.folder / f"{stamp[:10]}.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(lines)
+        return records
+
+    def prune(self, now: float | None = None):
+        """Apply the retention of stored images now -> `retention.Pruned`."""
+        from assistant.records.retention import Pruned, prune
+        from assistant.records.run_index import RunIndex
+
+        self._pruned_at = time.monotonic()
+        if self.retention is None:
+            return Pruned(0, 0)
+        return prune(self, RunIndex(self.folder), self.retention, now)
 
     def record_inspection(self, inspection, encoder_id: str, config_hash: str, options: dict | None = None) -> dict:
         """Append an inspection (the Inspector's `Inspection`), its image and overlay stored by hash."""
         evidence = inspection.evidence
         image_sha = self.store_image(evidence.query.image, evidence.query.sha256)
         overlay_sha = self.store_image(evidence.overlay("all"))
-        return self.append({
+        record = self.append({
             "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
             "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
             "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
             "encoder": encoder_id, "config_hash": config_hash, **({"options": options} if options else {})})
+        if self._prune_due():
+            self.prune()
+        return record
+
+    def _prune_due(self) -> bool:
+        if self.retention is None or not self.retention.active:
+            return False
+        return self._pruned_at is None or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S
 
     def records(self) -> list[dict]:
         """All records, oldest first; an unreadable (truncated) line is skipped."""
