@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
-
 from retrieval.errors import EmptyStore
 
 
@@ -32,10 +30,8 @@ def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
             raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
                              "`normalcy ingest DIR --class NAME` before using the automatic class")
         _, embeddings = scorer.featurize([image])
-        got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
-                                     n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
-        neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
-        return vote(neighbours)
+        nearest = store.nearest_any(embeddings[0], min(top, sum(counts.values())))
+        return vote([(reference.class_name, reference.distance) for reference in nearest])
 
 
 def vote(neighbours: list[tuple[str, float]]) -> ClassGuess:
