@@ -32,7 +32,7 @@ import threading
 
 class InspectorQueue:
     def __init__(self):
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()    # not an RLock: a streamed handler may resume on another worker thread
 
     def serial(self, handler):
         """`handler` (plain or generator) run holding the lock; keeps its name (its API endpoint's)."""
