@@ -24,17 +24,17 @@ TRACE_ENV = "NORMALCY_MEMORY_PROBE_TRACE"
 TOP = 12
 
 
-def start_probe(app) -> threading.Thread | None:
-    """Start sampling into $NORMALCY_MEMORY_PROBE (nothing when it is unset); `app`: the Gradio Blocks."""
+def start_probe(app) -> threading.Event | None:
+    """Start sampling into $NORMALCY_MEMORY_PROBE (nothing when it is unset); `app`: the Gradio Blocks.
+    Returns the event that stops it (and its tracing)."""
     target = os.environ.get(PROBE_ENV)
     if not target:
         return None
     interval = float(os.environ.get(INTERVAL_ENV, "20"))
-    trace = os.environ.get(TRACE_ENV) == "1"
-    thread = threading.Thread(target=_sample_forever, args=(Path(target), app, interval, trace), daemon=True,
-                              name="memory-probe")
-    thread.start()
-    return thread
+    trace, stop = os.environ.get(TRACE_ENV) == "1", threading.Event()
+    threading.Thread(target=_sample_until, args=(Path(target), app, interval, trace, stop), daemon=True,
+                     name="memory-probe").start()
+    return stop
 
 
 def rss_mb() -> float:
@@ -62,14 +62,22 @@ def _grown(snapshot, baseline) -> list[dict]:
             for stat in stats if stat.size_diff > 0]
 
 
-def _sample_forever(target: Path, app, interval: float, trace: bool) -> None:
-    started, baseline, base_types = time.monotonic(), None, None
-    time.sleep(interval)          # tracing starts once the server is up
+def _sample_until(target: Path, app, interval: float, trace: bool, stop: threading.Event) -> None:
+    if stop.wait(interval):       # tracing starts once the server is up
+        return
     if trace:
         tracemalloc.start(8)
+    try:
+        _sample(target, app, interval, trace, stop)
+    finally:
+        if trace:
+            tracemalloc.stop()
+
+
+def _sample(target: Path, app, interval: float, trace: bool, stop: threading.Event) -> None:
+    started, baseline, base_types = time.monotonic(), None, None
     ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
-    while True:
-        time.sleep(interval)
+    while not stop.wait(interval):
         gc.collect()
         snapshot, types = tracemalloc.take_snapshot().filter_traces(ignore) if trace else None, _types()
         if base_types is None:
