@@ -34,6 +34,16 @@ sys.exit(f"Chroma kept {left} log entries of the references; the index files are
 """
 
 
+PATIENT = "inputs:\n  max_seconds: 1800\n"   # these check damage, not speed: the shared machine can be slow
+
+
+@pytest.fixture()
+def patient(tmp_path):
+    path = tmp_path / "patient.yaml"
+    path.write_text(PATIENT)
+    return path
+
+
 @pytest.fixture()
 def home_copy(tmp_path, ready_home):
     home = tmp_path / "home_copy"
@@ -82,13 +92,13 @@ def _one_line_pointing_at_doctor(done, *fragments):
 # doctor's check finds it, so the inspection before the repair is not checked for that one
 @pytest.mark.parametrize("damage, inspection_says", [(_garbage_header, True), (_truncated_vectors, False),
                                                      (_lost_metadata, True)], ids=lambda f: getattr(f, "__name__", ""))
-def test_a_damaged_index_is_named_and_rebuilt(home_copy, defect, damage, inspection_says):
-    first = _inspect(home_copy, defect)
+def test_a_damaged_index_is_named_and_rebuilt(home_copy, defect, damage, inspection_says, patient):
+    first = _inspect(home_copy, defect, patient)
     assert first.returncode == 0, first.stderr
     before = json.loads(first.stdout)
     damage(_index_folder(home_copy))
     if inspection_says:
-        _one_line_pointing_at_doctor(_inspect(home_copy, defect), "index", "is damaged")
+        _one_line_pointing_at_doctor(_inspect(home_copy, defect, patient), "index", "is damaged")
 
     found = run_cli("--home", str(home_copy), "doctor")
     assert found.returncode == 2 and "DAMAGED  index: " in found.stdout, found.stdout
@@ -100,7 +110,7 @@ def test_a_damaged_index_is_named_and_rebuilt(home_copy, defect, damage, inspect
     again = run_cli("--home", str(home_copy), "doctor")
     assert again.returncode == 0 and "DAMAGED" not in again.stdout and "ok       index" in again.stdout
 
-    after = json.loads(_inspect(home_copy, defect).stdout)
+    after = json.loads(_inspect(home_copy, defect, patient).stdout)
     assert [r["sha256"] for r in after["references"]] == [r["sha256"] for r in before["references"]]
     assert after["anomaly_score"] == pytest.approx(before["anomaly_score"], rel=1e-3)
 
@@ -110,7 +120,7 @@ def test_a_damaged_model_calibration_is_named_and_dropped(home_copy, defect, tmp
 
     model = build("smolvlm", tmp_path / "smolvlm")
     fast = tmp_path / "fast.yaml"
-    fast.write_text("vlm:\n  max_new_tokens: 24\n  calibration_samples: 2\n")
+    fast.write_text(f"{PATIENT}vlm:\n  max_new_tokens: 48\n  calibration_samples: 2\n")
     calibration = home_copy / "model_calibration.json"
     calibration.write_bytes(b"\x00garbage{")
     _one_line_pointing_at_doctor(_inspect(home_copy, defect, fast, model), "model calibration is damaged")
