@@ -139,10 +139,11 @@ class Inspector:
 
     @property
     def doctor(self):
-        """Checks the home (store, features, reference copies, calibration) and repairs what can be rebuilt."""
+        """Checks the home (store, features, copies, index, calibration, model calibration) and repairs what can be rebuilt."""
+        from assistant.reasoning.model_threshold import ModelThresholds
         from assistant.records.home_doctor import HomeDoctor
 
-        return HomeDoctor(self.workspace, self.scorer, self.thresholds)
+        return HomeDoctor(self.workspace, self.scorer, self.thresholds, ModelThresholds(self.workspace, self.gatherer))
 
     @property
     def reference_dir(self) -> Path:

@@ -40,4 +40,8 @@ class CorruptState(NormalcyError):
     and points at `normalcy doctor`, which repairs what can be rebuilt."""
 
 
+class DamagedIndex(CorruptState):
+    """The reference store's database reads, but its vector index (Chroma's HNSW files) does not."""
+
+
 DOCTOR_HINT = "run `normalcy doctor --repair` to check the home and rebuild what can be rebuilt"

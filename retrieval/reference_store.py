@@ -8,10 +8,13 @@ made its embeddings, and the store refuses to open under another one. Each colle
 version, bumped before every write to it: `fingerprint(class)` (collection id + version) tells a cached
 calibration whether the class changed without reading one record of it. Every metadata read is paged
 (`chroma_paging`). A store of the older single-collection layout is moved to this one when opened.
+Chroma keeps the vectors in HNSW index files beside its database (`STORE/<segment>/*.bin`); an index Chroma
+cannot read is a `DamagedIndex` that points at `normalcy doctor` (`reference_index` checks and rebuilds it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -19,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.chroma_paging import get_all, get_ids, in_batches
-from retrieval.errors import CorruptState, EmptyStore, EncoderMismatch, UnknownClass
+from retrieval.errors import DOCTOR_HINT, CorruptState, DamagedIndex, EmptyStore, EncoderMismatch, UnknownClass
 from retrieval.reference_layout import (LEGACY, PREFIX, REBUILD_PREFIX, collection_name, listed_collections,
                                         migrate_legacy)
 
-__all__ = ["PREFIX", "REBUILD_PREFIX", "Reference", "ReferenceStore"]
+__all__ = ["PREFIX", "REBUILD_PREFIX", "Reference", "ReferenceStore", "last_cause", "reference_from"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,17 @@ class ReferenceStore:
         meta["version"] = int(meta.get("version", 0)) + 1
         collection.modify(metadata=meta)
 
+    @contextlib.contextmanager
+    def reading(self):
+        """Chroma's errors on a damaged index (it reads the index files for every query and get) -> DamagedIndex."""
+        from chromadb.errors import ChromaError
+
+        try:
+            yield
+        except ChromaError as exc:
+            raise DamagedIndex(f"the reference store's index in {self.location} is damaged "
+                               f"(Chroma: {last_cause(exc)}); {DOCTOR_HINT}") from None
+
     def classes(self) -> dict[str, int]:
         """Class name -> number of references, sorted by name (one count per class collection)."""
         counts = {name: collection.count() for name, collection in self._collections.items()}
@@ -154,9 +168,10 @@ class ReferenceStore:
         """All references of a class (sorted by sha256), and their (N, D) embeddings when asked."""
         include = ["metadatas", "embeddings"] if with_embeddings else ["metadatas"]
         collection = self.collection(class_name)
-        got = get_all(collection, include) if collection is not None else {"ids": [], "metadatas": [], "embeddings": []}
+        with self.reading():
+            got = get_all(collection, include) if collection is not None else {"ids": [], "metadatas": [], "embeddings": []}
         order = sorted(range(len(got["ids"])), key=lambda i: got["metadatas"][i]["sha256"])
-        refs = [_reference(got["metadatas"][i]) for i in order]
+        refs = [reference_from(got["metadatas"][i]) for i in order]
         if not with_embeddings:
             return refs
         embeddings = np.asarray(got["embeddings"], dtype=np.float32)
@@ -167,7 +182,7 @@ class ReferenceStore:
         got = get_ids(self.collection(class_name), [f"{class_name}/{s}" for s in shas], ["metadatas", "embeddings"])
         where = {meta["sha256"]: i for i, meta in enumerate(got["metadatas"])}
         order = [where[s] for s in shas if s in where]
-        return [_reference(got["metadatas"][i]) for i in order], np.asarray(got["embeddings"], np.float32)[order]
+        return [reference_from(got["metadatas"][i]) for i in order], np.asarray(got["embeddings"], np.float32)[order]
 
     def shas(self, class_name: str) -> list[str]:
         """The sha256 of every reference of a class, sorted (ids only: no metadata is read)."""
@@ -178,10 +193,11 @@ class ReferenceStore:
     def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
         """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first.
         Callers check the class first (`require_class`)."""
-        got = self.collection(class_name).query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
-                                                n_results=k + len(exclude), include=["metadatas", "distances"])
+        with self.reading():
+            got = self.collection(class_name).query(query_embeddings=[np.asarray(embedding, np.float32).tolist()],
+                                                    n_results=k + len(exclude), include=["metadatas", "distances"])
         pairs = zip(got["metadatas"][0], got["distances"][0])
-        found = [_reference(meta, dist) for meta, dist in pairs if meta["sha256"] not in exclude]
+        found = [reference_from(meta, dist) for meta, dist in pairs if meta["sha256"] not in exclude]
         return found[:k]
 
     def nearest_any(self, embedding: np.ndarray, top: int) -> list[tuple[str, float]]:
@@ -189,7 +205,8 @@ class ReferenceStore:
         query = [np.asarray(embedding, np.float32).tolist()]
         found = []
         for name, collection in self._collections.items():
-            got = collection.query(query_embeddings=query, n_results=top, include=["distances"])
+            with self.reading():
+                got = collection.query(query_embeddings=query, n_results=top, include=["distances"])
             found += [(name, float(d)) for d in got["distances"][0]]
         return sorted(found, key=lambda pair: pair[1])[:top]
 
@@ -214,7 +231,12 @@ def _by_class(items, class_of) -> dict[str, list]:
     return grouped
 
 
-def _reference(meta: dict, distance: float | None = None) -> Reference:
+def last_cause(exc: Exception) -> str:
+    """The innermost cause of Chroma's chained message ("Error executing plan: ...: Error loading hnsw index")."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0].split(": ")[-1][:160]
+
+
+def reference_from(meta: dict, distance: float | None = None) -> Reference:
     return Reference(class_name=meta["class"], path=meta["path"], sha256=meta["sha256"],
                      width=int(meta["width"]), height=int(meta["height"]),
                      distance=None if distance is None else float(distance))

@@ -20,7 +20,7 @@ from ui.chat_handlers import SWITCHES, ChatHandlers, class_choices
 from ui.evidence_panel import empty_card, rules_table
 from ui.history_tab import HistoryView, build_history_tab, wire_history_tab
 from ui.image_folder import ImageFolder
-from ui.inspector_queue import SERIAL
+from ui.inspector_queue import InspectorQueue
 from ui.login_throttle import LoginThrottle
 from ui.operator_actions import NO_LABEL, OperatorActions
 from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
@@ -121,8 +121,8 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
     """The Gradio app over `inspector` (not launched). Images shown and reports exported are written under
     `work_dir` (default: a new temp folder; Gradio serves files from the system temp folder)."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
-    images = ImageFolder(work_dir / "images")
-    chat, history, editor = ChatHandlers(inspector, images), HistoryView(inspector, images), RuleEditor(inspector)
+    images, queue = ImageFolder(work_dir / "images"), InspectorQueue()
+    chat, history, editor = ChatHandlers(inspector, images, queue), HistoryView(inspector, images), RuleEditor(inspector)
     actions = OperatorActions(inspector, work_dir / "reports")
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
@@ -145,26 +145,26 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
                    right.rules, right.raw]
         app.load(chat.start_session, browser_id, [state, browser_id, left.class_pick], api_visibility="private")
         _wire_chat(chat, left, state, outputs)
-        _wire_operator(actions, left.operator, state, left.class_pick)
-        wire_rules_tab(editor, rules_ui, rules_tab)
-        wire_history_tab(history, history_ui, history_tab, state, outputs, tabs)
+        _wire_operator(actions, left.operator, state, left.class_pick, queue)
+        wire_rules_tab(editor, rules_ui, rules_tab, queue)
+        wire_history_tab(history, history_ui, history_tab, state, outputs, tabs, queue)
     return app
 
 
 def _wire_chat(chat: ChatHandlers, left, state, outputs) -> None:
     strategy = [left.strategy.switches, left.strategy.references, left.strategy.overlay_style]
-    left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs, **SERIAL)
-    left.look.click(chat.look_closer, state, outputs, **SERIAL)
-    left.regenerate.click(chat.regenerate, [state, *strategy], outputs, **SERIAL)
+    left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs)
+    left.look.click(chat.queue.serial(chat.look_closer), state, outputs)
+    left.regenerate.click(chat.queue.serial(chat.regenerate), [state, *strategy], outputs)
     left.new.click(chat.new_inspection, state, outputs)
     left.strategy.overlay_style.change(chat.show_overlay, [left.strategy.overlay_style, state], outputs[5])
 
 
-def _wire_operator(actions: OperatorActions, ui, state, class_pick) -> None:
+def _wire_operator(actions: OperatorActions, ui, state, class_pick, queue: InspectorQueue) -> None:
     ui.up.click(actions.thumbs_up, [ui.label, ui.comment, state], ui.feedback_status)
     ui.down.click(actions.thumbs_down, [ui.label, ui.comment, state], ui.feedback_status)
     ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
-    ui.confirm.click(actions.confirm_accept, state, [ui.confirm_row, ui.accept_status, class_pick], **SERIAL)
+    ui.confirm.click(queue.serial(actions.confirm_accept), state, [ui.confirm_row, ui.accept_status, class_pick])
     ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
     ui.export.click(actions.export_report, state, ui.report).success(
         lambda: gr.update(visible=True), None, ui.report, api_visibility="private")

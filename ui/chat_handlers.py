@@ -16,6 +16,7 @@ from assistant.inspect_options import InspectOptions
 from assistant.verdict import DEFAULT_QUESTION
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
+from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
 from ui.operator_errors import shown_to_operator
 
@@ -45,10 +46,12 @@ def class_choices(inspector) -> list[tuple[str, str]]:
 
 
 class ChatHandlers:
-    def __init__(self, inspector, images):
-        """images: the `ImageFolder` every image shown in the browser is published to."""
+    def __init__(self, inspector, images, queue: InspectorQueue | None = None):
+        """images: the `ImageFolder` every image shown in the browser is published to; queue: the
+        `InspectorQueue` whose lock the parts that touch the Inspector's stores and model hold."""
         self.inspector = inspector
         self.images = images
+        self.queue = queue or InspectorQueue()
 
     def start_session(self, browser_id, request: gr.Request = None):
         """Page load: this session's state, owned by the logged-in user or this browser's id (kept in its
@@ -65,7 +68,8 @@ class ChatHandlers:
     @shown_to_operator
     def send_message(self, message, state, class_choice, switches, reference_count, overlay_style,
                      request: gr.Request = None):
-        """An image starts a new inspection (its text is the question); text alone is a follow-up."""
+        """An image starts a new inspection (its text is the question); text alone is a follow-up. Wired
+        without `queue.serial`: an upload is decoded before the inspection takes the lock."""
         state = state or ChatState()
         files = list((message or {}).get("files") or [])
         text = ((message or {}).get("text") or "").strip()
@@ -73,7 +77,8 @@ class ChatHandlers:
             options = options_from(switches, reference_count, overlay_style)
             yield from self._inspect(files[-1], text or None, state, class_choice, options, request)
         elif state.inspection is not None and text:
-            yield from self._ask(text, state)
+            with self.queue.lock:
+                yield from self._ask(text, state)
         else:
             raise gr.Error("Upload, drop or paste an image of the part first; then ask follow-up questions.")
 
@@ -81,8 +86,13 @@ class ChatHandlers:
         state.clear()
         state.chat = [{"role": "user", "content": [{"path": path}, literal(question or DEFAULT_QUESTION)]}]
         yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True)
-        class_name, note = self.pick_class(path, class_choice)
-        evidence = self.inspector.gather(path, class_name, question, options)
+        query = self.inspector.load(path)          # read, size-checked and decoded outside the lock
+        with self.queue.lock:
+            yield from self._gather_and_conclude(query, question, state, class_choice, options, request)
+
+    def _gather_and_conclude(self, query, question, state, class_choice, options, request):
+        class_name, note = self.pick_class(query, class_choice)
+        evidence = self.inspector.gather(query, class_name, question, options)
         state.chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})
         yield chat_outputs(state, note, self.panel(evidence, None, options))
         inspection = self.inspector.conclude(evidence, question, options=options, owner=state.owner_for(request))

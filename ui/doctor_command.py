@@ -8,11 +8,11 @@ from retrieval.errors import CorruptState
 
 
 @click.command()
-@click.option("--repair", is_flag=True, help="Recompute damaged features from the stored copies and "
-                                             "calibration from the features.")
+@click.option("--repair", is_flag=True, help="Recompute damaged features from the stored copies, the index from "
+                                             "the features, calibration from the features.")
 @click.pass_obj
 def doctor(obj, repair):
-    """Check the data home: store, cached features, reference copies, calibration."""
+    """Check the data home: store, cached features, reference copies, index, calibration, model calibration."""
     report = obj.inspector.doctor.examine(repair=repair)
     for line in report.lines():
         click.echo(line)

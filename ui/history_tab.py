@@ -17,7 +17,7 @@ from retrieval.errors import NormalcyError
 from ui.chat_handlers import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
-from ui.inspector_queue import SERIAL
+from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
 from ui.operator_errors import shown_to_operator
 
@@ -94,8 +94,9 @@ def build_history_tab() -> SimpleNamespace:
     return ui
 
 
-def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs) -> None:
+def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs,
+                     queue: InspectorQueue) -> None:
     listing = dict(fn=view.list_history, inputs=state, outputs=[ui.table, ui.pick, state])
     ui.refresh.click(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs], **SERIAL)
+    ui.reopen.click(queue.serial(view.reopen_inspection), [ui.pick, state], [*chat_components, tabs])

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from retrieval.rule import ANY_CLASS, KINDS, SEVERITIES
-from ui.inspector_queue import SERIAL
+from ui.inspector_queue import InspectorQueue
 from ui.operator_errors import shown_to_operator
 
 NEW_RULE = ""
@@ -97,12 +97,11 @@ def build_rules_tab(editor: RuleEditor, choices) -> SimpleNamespace:
     return ui
 
 
-def wire_rules_tab(editor: RuleEditor, ui: SimpleNamespace, tab) -> None:
+def wire_rules_tab(editor: RuleEditor, ui: SimpleNamespace, tab, queue: InspectorQueue) -> None:
     listing = dict(fn=editor.list_rules, inputs=ui.class_name, outputs=[ui.table, ui.pick])
     ui.class_name.change(**listing)
     tab.select(**listing, api_visibility="private")
     ui.pick.change(editor.pick_rule, [ui.pick, ui.class_name], [ui.text, ui.kind, ui.severity])
     form = [ui.pick, ui.class_name, ui.text, ui.kind, ui.severity]
-    ui.save.click(editor.save_rule, form, [ui.status, ui.table, ui.pick], **SERIAL)
-    ui.delete.click(editor.delete_rule, [ui.pick, ui.class_name], [ui.status, ui.table, ui.pick, ui.text],
-                    **SERIAL)
+    ui.save.click(queue.serial(editor.save_rule), form, [ui.status, ui.table, ui.pick])
+    ui.delete.click(queue.serial(editor.delete_rule), [ui.pick, ui.class_name], [ui.status, ui.table, ui.pick, ui.text])

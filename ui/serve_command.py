@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from retrieval.errors import BadInput
+from ui.native_heap import HeapTrimmer, limit_malloc_arenas
 
 AUTH_ENV = "NORMALCY_AUTH"
-M_ARENA_MAX = -8  # glibc <malloc.h>
 
 
 def is_loopback(host: str) -> bool:
@@ -81,29 +81,20 @@ def serve(obj, host, port, auth_file, model):
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
     click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
     limit_malloc_arenas()
+    trimmer = HeapTrimmer().start()
     with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals():
         os.environ["GRADIO_TEMP_DIR"] = str(Path(work_dir) / "gradio")  # uploads and Gradio's copies live here too
         from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
+        from ui.memory_probe import start_probe
 
+        app = create_app(inspector, work_dir=Path(work_dir))
+        start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
         try:
-            launch(create_app(inspector, work_dir=Path(work_dir)), host, port, logins or None, quiet=True,
-                   max_file_size=inspector.config.inputs.max_bytes)
+            launch(app, host, port, logins or None, quiet=True, max_file_size=inspector.config.inputs.max_bytes)
         except OSError as exc:
             raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
-
-
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the server's many
-    worker threads then keep freed memory in all of them. bench/load.py, 8 clients x 5 min: RSS 1265 -> 1727 MB
-    without, 1260 -> 1621 MB with this limit (set before the first worker thread; still not flat). True when
-    glibc took the limit."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or not hasattr(ctypes.CDLL(name), "mallopt"):
-        return False                                   # not glibc (macOS, musl): nothing to tune
-    return bool(ctypes.CDLL(name).mallopt(M_ARENA_MAX, arenas))
+        finally:
+            trimmer.stop()
 
 
 @contextlib.contextmanager

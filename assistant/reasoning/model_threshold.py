@@ -4,7 +4,9 @@ The model is asked about a few normal references of the class — each inspected
 its nearest *other* references — and the threshold sits z standard deviations above the mean of its
 P(anomalous) on them (`score_fusion.model_threshold`). Stored in HOME/model_calibration.json per
 (class, model and prompt settings) and recomputed when the class's references change. A server
-calibrates its configured settings at warm-up and any other setting in the background.
+calibrates its configured settings at warm-up and any other setting in the background. A file that is not
+JSON, or an entry without a threshold in (0, 1], is a `CorruptState` pointing at `normalcy doctor`, which
+drops the file so that it is recomputed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from assistant.inspection.inputs import load_image
 from assistant.reasoning.score_fusion import model_threshold
 from retrieval.atomic_file import write_text
 from retrieval.calibration import spread_indices
+from retrieval.errors import DOCTOR_HINT, CorruptState
 
 
 class ModelThresholds:
@@ -92,7 +95,35 @@ class ModelThresholds:
         return entry["threshold"]
 
     def _stored(self) -> dict:
-        return json.loads(self.path.read_text()) if self.path.is_file() else {}
+        problem, data = self._read()
+        if problem:
+            raise CorruptState(f"the model calibration is damaged: {problem}; {DOCTOR_HINT}")
+        return data
+
+    def problem(self) -> str | None:
+        """What is wrong with the stored model calibration; None when it reads (or there is none yet)."""
+        return self._read()[0]
+
+    def discard(self) -> None:
+        """Drop the stored model calibration; each setting is recalibrated when next asked for."""
+        with self._guard:
+            self.path.unlink(missing_ok=True)
+
+    def _read(self) -> tuple[str | None, dict]:
+        if not self.path.is_file():
+            return None, {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return f"{self.path} is not readable JSON ({exc})", {}
+        if not isinstance(data, dict):
+            return f"{self.path} does not hold one entry per setting", {}
+        for key, entry in data.items():
+            value = entry.get("threshold") if isinstance(entry, dict) else None
+            usable = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+            if not usable or not isinstance(entry.get("fingerprint"), str):
+                return f"{self.path}: entry {key!r} has no threshold in (0, 1] with a fingerprint", {}
+        return None, data
 
     def _normal_probabilities(self, class_name: str, ask) -> list[float]:
         with self.ws.using_store():

@@ -1,23 +1,28 @@
 """`normalcy doctor`: what in a data home is damaged, and the repair of what can be rebuilt.
 
 It checks, in order: the home itself (a folder, writable), the store's database, the cached features of
-every reference (a finite (C, H, W) array), the stored reference copies (they decode) and each class's
-calibration (usable and current). With `repair`, features are recomputed from the copies and calibration
-from the features; a damaged store or a lost copy cannot be rebuilt from the home and is said to be so,
-with what to do. Handed out by the Inspector (`inspector.doctor`), so front ends never touch the stores.
+every reference (a finite (C, H, W) array), the stored reference copies (they decode), the store's vector
+index (Chroma reads it, and references spread over it find their own vector nearest), each class's
+calibration (usable and current) and the model's calibration of P(anomalous) (readable, thresholds in
+(0, 1]). With `repair`, features are recomputed from the copies, the index from the records in the
+database and the features (`ingestion.rebuild_index`), calibration from the features, and a damaged model
+calibration is dropped so that it is recomputed; a damaged database or a lost copy cannot be rebuilt from
+the home and is said to be so, with what to do. Handed out by the Inspector (`inspector.doctor`), so front ends never touch the stores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.records.ingestion import rebuild_index
 from retrieval.chroma_client import REBUILD_HINT, store_problem
-from retrieval.errors import NormalcyError
+from retrieval.errors import DamagedIndex, NormalcyError
+from retrieval.reference_index import index_problem, stored_references
 
 
 @dataclass
 class Finding:
-    part: str              # home | store | features | copies | calibration
+    part: str              # home | store | features | copies | index | calibration | model calibration
     detail: str
     damaged: bool = False
     repaired: bool = False
@@ -49,19 +54,22 @@ class DoctorReport:
 
 
 class HomeDoctor:
-    def __init__(self, workspace, scorer, thresholds):
+    def __init__(self, workspace, scorer, thresholds, model_calibration=None):
+        """model_calibration: the `ModelThresholds` of the home (its `path`, `problem()`, `discard()`)."""
         self.ws = workspace
         self.scorer = scorer
         self.thresholds = thresholds
+        self.model_calibration = model_calibration
 
     def examine(self, repair: bool = False) -> DoctorReport:
         report = DoctorReport()
         references = self._store(report)
-        if references is None:
-            return report
-        self._features(report, references, repair)
-        self._copies(report, references)
-        self._calibration(report, repair)
+        if references is not None:
+            self._features(report, references, repair)
+            self._copies(report, references)
+            if self._index(report, repair):
+                self._calibration(report, repair)
+        self._model_calibration(report, repair)
         return report
 
     def _store(self, report: DoctorReport):
@@ -80,11 +88,48 @@ class HomeDoctor:
             return None
         try:
             classes = self.ws.references.classes()
+        except DamagedIndex:      # `_index` names it; the database still lists the references
+            references = stored_references(self.ws.home.store)
+            report.add("store", f"{len(references)} reference(s) recorded in its database")
+            return references
         except NormalcyError as exc:
             report.add("store", str(exc), damaged=True)
             return None
         report.add("store", f"{len(classes)} class(es), {sum(classes.values())} reference(s)")
         return [r for name in classes for r in self.ws.references.of_class(name)]
+
+    def _index(self, report: DoctorReport, repair: bool) -> bool:
+        """Whether the vector index reads (after repair, when asked)."""
+        problem = index_problem(self.ws.references)
+        if problem is None:
+            report.add("index", "every sampled reference is found by its own vector")
+            return True
+        if not repair:
+            report.add("index", f"{problem}; --repair rebuilds it from the cached features", damaged=True)
+            return False
+        try:
+            count = rebuild_index(self.ws, self.scorer, self.thresholds)
+        except NormalcyError as exc:
+            report.add("index", f"{problem}; rebuilding it failed: {exc}", damaged=True)
+            return False
+        report.add("index", f"{problem}; rebuilt from the cached features of {count} reference(s)",
+                   damaged=True, repaired=True)
+        return True
+
+    def _model_calibration(self, report: DoctorReport, repair: bool) -> None:
+        model = self.model_calibration
+        if model is None:
+            return
+        problem = model.problem()
+        if problem is None:
+            report.add("model calibration", "readable" if model.path.is_file()
+                       else "none yet (computed when a model first inspects a class)")
+        elif not repair:
+            report.add("model calibration", f"{problem}; --repair drops it so that it is recomputed", damaged=True)
+        else:
+            model.discard()
+            report.add("model calibration", f"{problem}; dropped, recomputed when a model next inspects a class",
+                       damaged=True, repaired=True)
 
     def _features(self, report: DoctorReport, references, repair: bool) -> None:
         bad = {r.sha256: (r, self.ws.features.check(r.sha256)) for r in references}

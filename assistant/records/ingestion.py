@@ -123,6 +123,32 @@ def rebuild(workspace, scorer, thresholds, items: list[tuple[str, Path]], skip_b
     return report
 
 
+def rebuild_index(workspace, scorer, thresholds, batch_size: int = 256) -> int:
+    """The store's vector index rebuilt (after damage) from the references recorded in its database and
+    their cached features (recomputed from the stored copies where lost): the same records, filled into a
+    collection beside the old one and swapped in at the end, as `rebuild` does. Returns how many."""
+    import numpy as np
+    import torch
+
+    from retrieval.patch_features import embedding
+    from retrieval.reference_index import stored_references
+    from retrieval.reference_layout import REBUILD_PREFIX, drop_prefix
+    from retrieval.reference_store import ReferenceStore
+
+    references = stored_references(workspace.home.store)
+    vectors = np.stack([embedding(torch.from_numpy(scorer.reference_features(r)[None].astype(np.float32)))[0].numpy()
+                        for r in references]) if references else np.zeros((0, 0), np.float32)
+    with workspace.using_store():
+        drop_prefix(workspace.client, REBUILD_PREFIX)
+        side = ReferenceStore(workspace.client, workspace.encoder.id, str(workspace.home.root), REBUILD_PREFIX)
+        for start in range(0, len(references), batch_size):
+            side.add(references[start:start + batch_size], vectors[start:start + batch_size])
+        _swap_in(workspace, side)
+    for class_name in sorted({r.class_name for r in references}):
+        thresholds.recalibrate(class_name)
+    return len(references)
+
+
 def _commit_all(workspace, scorer, todo, report: IngestReport, store, batch_size: int) -> None:
     """Commit `todo` in batches into `store()` (the reference store to add to), counting into `report`."""
     from tqdm import tqdm

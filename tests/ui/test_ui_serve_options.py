@@ -56,7 +56,8 @@ def test_browser_tests_skip_without_chromium_and_fail_on_ci(tmp_path, monkeypatc
 def test_the_server_limits_glibcs_malloc_arenas_where_there_is_glibc():
     import platform
 
-    from ui.serve_command import limit_malloc_arenas
+    from ui.native_heap import limit_malloc_arenas, trim_heap
 
     took = limit_malloc_arenas()
     assert took is (platform.libc_ver()[0] == "glibc")
+    assert isinstance(trim_heap(), bool)
