@@ -149,14 +149,16 @@ class ReferenceStore:
 
     def classes(self) -> dict[str, int]:
         """Class name -> number of references, sorted by name (one count per class collection)."""
-        counts = {name: collection.count() for name, collection in self._collections.items()}
+        with self.reading():
+            counts = {name: collection.count() for name, collection in self._collections.items()}
         return {name: n for name, n in sorted(counts.items()) if n}
 
     def require_class(self, class_name: str) -> None:
         """Raise EmptyStore / UnknownClass (with what to do) unless the class has references."""
         collection = self.collection(class_name)
-        if collection is not None and collection.count():
-            return
+        with self.reading():
+            if collection is not None and collection.count():
+                return
         known = self.classes()
         if not known:
             raise EmptyStore(f"the reference store in {self.location} is empty; add normal images with "
@@ -179,7 +181,8 @@ class ReferenceStore:
 
     def with_embeddings(self, class_name: str, shas: list[str]):
         """The given references of a class (in that order) and their (N, D) embeddings."""
-        got = get_ids(self.collection(class_name), [f"{class_name}/{s}" for s in shas], ["metadatas", "embeddings"])
+        with self.reading():
+            got = get_ids(self.collection(class_name), [f"{class_name}/{s}" for s in shas], ["metadatas", "embeddings"])
         where = {meta["sha256"]: i for i, meta in enumerate(got["metadatas"])}
         order = [where[s] for s in shas if s in where]
         return [reference_from(got["metadatas"][i]) for i in order], np.asarray(got["embeddings"], np.float32)[order]
@@ -187,7 +190,8 @@ class ReferenceStore:
     def shas(self, class_name: str) -> list[str]:
         """The sha256 of every reference of a class, sorted (ids only: no metadata is read)."""
         collection = self.collection(class_name)
-        ids = get_all(collection, include=[])["ids"] if collection is not None else []
+        with self.reading():
+            ids = get_all(collection, include=[])["ids"] if collection is not None else []
         return sorted(i.split("/", 1)[1] for i in ids)
 
     def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
