@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="print the stage-by-stage table")
     parser.add_argument("--rows", type=lambda t: [int(i) for i in t.split(",")], help="only these ablation rows (0-based)")
     parser.add_argument("--skip-full", action="store_true", help="leave out the (slow) full-memory baseline")
+    parser.add_argument("--full-on", type=lambda t: t.split(","), help="the full-memory baseline only on these sets")
     parser.add_argument("--sets", type=lambda t: t.split(","), help="only these sets, e.g. brick,grass,gravel")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -148,7 +149,7 @@ def main() -> None:
     else:
         from bench.map_report import report
 
-        report(sets, Features, args.skip_full)
+        report(sets, Features, args.skip_full, args.full_on)
 
 
 if __name__ == "__main__":
