@@ -60,6 +60,12 @@ ABLATION = [
     PAD.but("pad, sigma 1, position window +-7 cells", window=7),
     PAD.but("pad, sigma 1, top-10 mean, window +-4", top=10, window=4),
     PAD.but("pad, sigma 1, top-20 mean", top=20),
+    PAD.but("pad, sigma 1, PatchCore density re-weighting, b=3", reweight=3),
+    PAD.but("pad, sigma 1, PatchCore density re-weighting, b=9", reweight=9),
+    PAD.but("pad, sigma 1, k=32", k=32),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest mean distance", rerank="mean"),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 by greedy coverage", rerank="greedy"),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest own max", rerank="max"),
 ]
 
 
