@@ -88,8 +88,9 @@ def rerank(query, ref_banks, candidates: np.ndarray, v: Variant) -> np.ndarray:
     dist = torch.stack([anomaly_map.nearest_patch_distance(q, ref_banks[j]) for j in candidates], 1)
     if v.rerank == "mean":
         return candidates[np.argsort(dist.mean(0).numpy())[: v.k]]
-    if v.rerank == "max":
-        return candidates[np.argsort(dist.amax(0).numpy())[: v.k]]
+    if v.rerank == "max":                                 # each candidate's own smoothed map, its maximum
+        grids = [anomaly_map.gaussian_smooth(d.reshape(query.shape[1:]).numpy(), v.sigma) for d in dist.T]
+        return candidates[np.argsort([g.max() for g in grids])[: v.k]]
     chosen, cover = [], torch.full((q.shape[0],), float("inf"))
     for _ in range(min(v.k, len(candidates))):            # greedy: each step lowers the summed distance most
         total = torch.minimum(cover[:, None], dist).sum(0)
