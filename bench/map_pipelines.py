@@ -33,6 +33,9 @@ class Variant:
     size: int = 224             # backbone input side
     window: int = 0             # match only reference patches within +-window cells of the query cell (0 = anywhere)
     product: bool = False       # the shipped functions with MapConfig() defaults (only k, refs, augment apply)
+    rerank: str = ""            # refs="k": retrieve `candidates` by embedding, keep the k that fit best by
+    candidates: int = 32        # "mean" nearest-patch distance | "greedy" coverage | "max" own map score
+    reweight: int = 0           # PatchCore's density re-weighting of the image score over b bank neighbours (0 = off)
 
     def but(self, label: str, **changes) -> Variant:
         return replace(self, label=label, **changes)
@@ -79,6 +82,31 @@ def choose(query_emb: np.ndarray, ref_emb: np.ndarray, v: Variant, rng, exclude:
     return np.argsort(-sim)[: min(v.k, n - (exclude is not None))]
 
 
+def rerank(query, ref_banks, candidates: np.ndarray, v: Variant) -> np.ndarray:
+    """The k of `candidates` whose patches describe the query best (rule `v.rerank`)."""
+    q = as_patches(query)
+    dist = torch.stack([anomaly_map.nearest_patch_distance(q, ref_banks[j]) for j in candidates], 1)
+    if v.rerank == "mean":
+        return candidates[np.argsort(dist.mean(0).numpy())[: v.k]]
+    if v.rerank == "max":                                 # each candidate's own smoothed map, its maximum
+        grids = [anomaly_map.gaussian_smooth(d.reshape(query.shape[1:]).numpy(), v.sigma) for d in dist.T]
+        return candidates[np.argsort([g.max() for g in grids])[: v.k]]
+    chosen, cover = [], torch.full((q.shape[0],), float("inf"))
+    for _ in range(min(v.k, len(candidates))):            # greedy: each step lowers the summed distance most
+        total = torch.minimum(cover[:, None], dist).sum(0)
+        total[chosen] = float("inf")
+        chosen.append(int(total.argmin()))
+        cover = torch.minimum(cover, dist[:, chosen[-1]])
+    return candidates[chosen]
+
+
+def pick(query, query_emb, ref_emb, ref_banks, v: Variant, rng, exclude: int | None = None) -> np.ndarray:
+    """choose(), then the re-ranking of `v.candidates` retrieved ones when `v.rerank` is set."""
+    if not v.rerank:
+        return choose(query_emb, ref_emb, v, rng, exclude)
+    return rerank(query, ref_banks, choose(query_emb, ref_emb, v.but(v.label, k=v.candidates), rng, exclude), v)
+
+
 def replicate_border(grid: np.ndarray, ring: int) -> np.ndarray:
     if ring <= 0:
         return grid
@@ -101,7 +129,19 @@ def grid_score(query, bank, v: Variant) -> tuple[np.ndarray, float]:
         grid = patch_scores(as_patches(query), bank, v.score).reshape(query.shape[1:]).numpy()
     grid = replicate_border(anomaly_map.gaussian_smooth(grid, v.sigma), v.border)
     flat = np.sort(grid.ravel())
-    return grid, float(flat[-v.top:].mean() if v.top > 0 else flat[-1])
+    score = float(flat[-v.top:].mean() if v.top > 0 else flat[-1])
+    return grid, score * density_weight(as_patches(query)[int(np.argmax(grid))], bank, v.reweight)
+
+
+def density_weight(patch, bank, b: int) -> float:
+    """PatchCore's w = 1 - exp|q - m*| / sum over the b bank neighbours m of m* of exp|q - m| (1 when b = 0):
+    a query patch whose nearest bank patch sits in a sparse part of the bank scores higher."""
+    if b <= 0:
+        return 1.0
+    d = torch.cdist(patch.float()[None], bank.float())[0]
+    nearest = bank[int(d.argmin())].float()
+    neighbours = torch.cdist(nearest[None], bank.float())[0].topk(b, largest=False).indices
+    return float(1.0 - 1.0 / torch.exp(d[neighbours] - d.min()).sum())
 
 
 def patch_scores(query, bank, kind: str):
@@ -149,7 +189,8 @@ def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0):
     full = torch.cat(ref_banks) if v.refs == "all" else None
     scores, grids = [], []
     for i in range(query_feats.shape[0]):
-        bank = full if full is not None else torch.cat([ref_banks[j] for j in choose(q_emb[i], ref_emb, v, rng)])
+        bank = full if full is not None else torch.cat(
+            [ref_banks[j] for j in pick(query_feats[i], q_emb[i], ref_emb, ref_banks, v, rng)])
         grid, score = grid_score(query_feats[i], bank, v)
         scores.append(score)
         grids.append(grid)
@@ -164,6 +205,7 @@ def leave_one_out(ref_feats, ref_banks, v: Variant, limit: int = 64) -> np.ndarr
     ref_emb = embeddings(ref_feats)
     out = []
     for i in spread_indices(ref_feats.shape[0], limit):
-        chosen = choose(ref_emb[i], ref_emb, v.but(v.label, refs="k" if v.refs == "all" else v.refs), rng, exclude=i)
+        chosen = pick(ref_feats[i], ref_emb[i], ref_emb, ref_banks,
+                      v.but(v.label, refs="k" if v.refs == "all" else v.refs), rng, exclude=i)
         out.append(grid_score(ref_feats[i], torch.cat([ref_banks[j] for j in chosen]), v)[1])
     return np.array(out)

@@ -60,6 +60,12 @@ ABLATION = [
     PAD.but("pad, sigma 1, position window +-7 cells", window=7),
     PAD.but("pad, sigma 1, top-10 mean, window +-4", top=10, window=4),
     PAD.but("pad, sigma 1, top-20 mean", top=20),
+    PAD.but("pad, sigma 1, PatchCore density re-weighting, b=3", reweight=3),
+    PAD.but("pad, sigma 1, PatchCore density re-weighting, b=9", reweight=9),
+    PAD.but("pad, sigma 1, k=32", k=32),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest mean distance", rerank="mean"),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 by greedy coverage", rerank="greedy"),
+    PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest own max", rerank="max"),
 ]
 
 
@@ -136,6 +142,7 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="print the stage-by-stage table")
     parser.add_argument("--rows", type=lambda t: [int(i) for i in t.split(",")], help="only these ablation rows (0-based)")
     parser.add_argument("--skip-full", action="store_true", help="leave out the (slow) full-memory baseline")
+    parser.add_argument("--full-on", type=lambda t: t.split(","), help="the full-memory baseline only on these sets")
     parser.add_argument("--sets", type=lambda t: t.split(","), help="only these sets, e.g. brick,grass,gravel")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -148,7 +155,7 @@ def main() -> None:
     else:
         from bench.map_report import report
 
-        report(sets, Features, args.skip_full)
+        report(sets, Features, args.skip_full, args.full_on)
 
 
 if __name__ == "__main__":

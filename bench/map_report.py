@@ -70,7 +70,8 @@ def _pct(x: float | None) -> str:
     return "  (not run)" if x is None else f"{100 * x:5.1f} %"
 
 
-def report(sets, features_cls, skip_full: bool = False) -> None:
+def report(sets, features_cls, skip_full: bool = False, full_on: list[str] | None = None) -> None:
+    """full_on: only these sets get the (slow) full-memory baseline; None = every set unless skip_full."""
     from bench.map_quality import evaluate, fmt
 
     print(f"\n{'set':18}{'map':34}{'image AUROC':>12}{'pixel AUROC':>13}{'AUPRO':>8}")
@@ -78,7 +79,7 @@ def report(sets, features_cls, skip_full: bool = False) -> None:
     for data in sets:
         feats = features_cls(data)
         results = {}
-        for v in rows(skip_full):
+        for v in rows(skip_full or (full_on is not None and data.name not in full_on)):
             results[v.label] = r = evaluate(feats, v)
             print(f"{data.name:18}{v.label:34}{fmt(r['auroc']):>12}{fmt(r['pixel_auroc']):>13}{fmt(r['aupro']):>8}",
                   flush=True)
