@@ -87,18 +87,31 @@ class CalibrationConfig:
     z: the language model's P(anomalous) threshold sits z std above its mean on normal references
       (`reasoning.model_threshold`); the map threshold uses target_overkill.
     max_references: at most this many references are scored (evenly spread) to bound time.
+    ood_overkill: the out-of-distribution limit is the conformal quantile, at this rate, of each normal's
+      embedding distance to its nearest other normal (leave-one-out) ...
+    ood_margin: ... times this margin (>= 1; measured: test normals reach 1.5 x the leave-one-out maximum,
+      the nearest other product 1.7 x, bench/out_of_distribution.py); null switches the check off.
     """
 
     target_overkill: float = 0.02
     z: float = 2.0
     max_references: int = 64
+    ood_overkill: float = 0.01
+    ood_margin: float | None = 1.6
 
     def __post_init__(self):
-        within("target_overkill", self.target_overkill, 0, 0.5, above=True)
-        if self.target_overkill >= 0.5:
-            raise ConfigError(f"target_overkill: must be < 0.5, got {self.target_overkill!r}")
+        overkill_rate("target_overkill", self.target_overkill)
         within("z", self.z, 0, 100)
         within("max_references", self.max_references, 2)
+        overkill_rate("ood_overkill", self.ood_overkill)
+        within("ood_margin", self.ood_margin, 1, 100, optional=True)
+
+
+def overkill_rate(name: str, value) -> None:
+    """A stated false-alarm rate: a finite number with 0 < value < 0.5, else a ConfigError naming `name`."""
+    within(name, value, 0, 0.5, above=True)
+    if value >= 0.5:
+        raise ConfigError(f"{name}: must be < 0.5, got {value!r}")
 
 
 @dataclass(frozen=True)

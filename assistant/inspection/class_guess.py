@@ -32,10 +32,24 @@ def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
             raise EmptyStore(f"the reference store in {workspace.home.root} is empty; add normal images with "
                              "`normalcy ingest DIR --class NAME` before using the automatic class")
         _, embeddings = scorer.featurize([image])
-        got = store.collection.query(query_embeddings=[np.asarray(embeddings[0], np.float32).tolist()],
-                                     n_results=min(top, sum(counts.values())), include=["metadatas", "distances"])
-        neighbours = [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
-        return vote(neighbours)
+        return vote(nearest_references(store, embeddings[0], min(top, sum(counts.values()))))
+
+
+def guess_other_class(store, embedding, class_name: str, top: int = 5) -> ClassGuess | None:
+    """The majority class among the `top` nearest references of classes other than `class_name`, by a (D,)
+    embedding; None when the store holds no other class."""
+    others = {name: n for name, n in store.classes().items() if name != class_name}
+    if not others:
+        return None
+    where = {"class": {"$ne": class_name}}
+    return vote(nearest_references(store, embedding, min(top, sum(others.values())), where))
+
+
+def nearest_references(store, embedding, top: int, where: dict | None = None) -> list[tuple[str, float]]:
+    """(class, cosine distance) of the `top` references nearest a (D,) embedding, nearest first."""
+    got = store.collection.query(query_embeddings=[np.asarray(embedding, np.float32).tolist()], n_results=top,
+                                 where=where, include=["metadatas", "distances"])
+    return [(meta["class"], float(dist)) for meta, dist in zip(got["metadatas"][0], got["distances"][0])]
 
 
 def vote(neighbours: list[tuple[str, float]]) -> ClassGuess:

@@ -1,18 +1,21 @@
 """Keeping each class's threshold current: leave-one-out over its normal references, stored in
-HOME/calibration.json, recomputed whenever the reference set or the scoring settings change, or when a
-stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
+HOME/calibration.json, recomputed whenever the reference set or the scoring settings change (the class's
+overkill target and the out-of-distribution knobs among them), or when a stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
 that is not a JSON object of entries is a `CorruptState`; a threshold that comes out non-finite is one too."""
 
 from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
-from retrieval.calibration import MIN_REFERENCES, Calibration, spread_indices, threshold_at_overkill
+from assistant.inspection.overkill_targets import OverkillTargets
+from retrieval.calibration import (MIN_REFERENCES, Calibration, nearest_other_distances, ood_limit_from_distances,
+                                   spread_indices, threshold_at_overkill)
 from retrieval.patch_features import FEATURES_VERSION
 from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState
 
@@ -24,13 +27,15 @@ class ClassThresholds:
         """scorer: the `PatchScorer` that scores queries, so normals are scored exactly as queries are."""
         self.ws = workspace
         self.scorer = scorer
+        self.targets = OverkillTargets(workspace.home, workspace.config.retrieval.calibration.target_overkill)
 
-    @property
-    def settings(self) -> str:
+    def settings(self, class_name: str) -> str:
+        """What a class's calibration is computed from besides its references; a change makes it stale."""
         cfg = self.ws.config.retrieval
         return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|k={cfg.map.k}|sigma={cfg.map.sigma}"
                 f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}"
-                f"|target={cfg.calibration.target_overkill}|max={cfg.calibration.max_references}")
+                f"|target={self.targets.for_class(class_name)}|max={cfg.calibration.max_references}"
+                f"|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -58,9 +63,16 @@ class ClassThresholds:
         with self.ws.using_store():
             fingerprint = self.ws.references.fingerprint(class_name)
             calibration = self.known(class_name)
-            if calibration is not None and calibration.is_current(fingerprint, self.settings):
+            if calibration is not None and calibration.is_current(fingerprint, self.settings(class_name)):
                 return calibration
             return self.recalibrate(class_name, fingerprint)
+
+    def set_target(self, class_name: str, rate: float) -> Calibration:
+        """An engineer's overkill target for one class (kept in the home); that class is recalibrated."""
+        with self.ws.using_store():
+            self.ws.references.require_class(class_name)
+            self.targets.set(class_name, rate)
+            return self.recalibrate(class_name)
 
     def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
         with self.ws.using_store():
@@ -71,16 +83,27 @@ class ClassThresholds:
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
             scores = [self._leave_one_out(i, references, embeddings)
                       for i in spread_indices(len(references), cfg.calibration.max_references)]
-            target = cfg.calibration.target_overkill
+            target = self.targets.for_class(class_name)
             threshold, mean, std, expected = threshold_at_overkill(np.array(scores), target)
             if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
                 raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
                                    f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
             calibration = Calibration(class_name, threshold, mean, std, len(scores), len(references),
-                                      fingerprint or self.ws.references.fingerprint(class_name), self.settings,
-                                      target_overkill=target, expected_overkill=round(expected, 4)).sealed()
+                                      fingerprint or self.ws.references.fingerprint(class_name),
+                                      self.settings(class_name), target_overkill=target,
+                                      expected_overkill=round(expected, 4), ood_limit=self._ood_limit(embeddings),
+                                      ood_normals=len(references),
+                                      computed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).sealed()
             self._save(calibration)
             return calibration
+
+    def _ood_limit(self, embeddings: np.ndarray) -> float | None:
+        """The class's out-of-distribution limit from all its references' embeddings (None: check off)."""
+        cfg = self.ws.config.retrieval.calibration
+        if cfg.ood_margin is None:
+            return None
+        limit = ood_limit_from_distances(nearest_other_distances(embeddings), cfg.ood_overkill, cfg.ood_margin)
+        return round(limit, 6) if math.isfinite(limit) else None
 
     def _leave_one_out(self, index: int, references, embeddings: np.ndarray) -> float:
         """Score reference `index` against its k nearest other references, as a query would be scored."""
