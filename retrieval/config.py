@@ -109,9 +109,9 @@ class CalibrationConfig:
 
 def overkill_rate(name: str, value) -> None:
     """A stated false-alarm rate: a finite number with 0 < value < 0.5, else a ConfigError naming `name`."""
-    within(name, value, 0, 0.5, above=True)
-    if value >= 0.5:
-        raise ConfigError(f"{name}: must be < 0.5, got {value!r}")
+    within(name, value)
+    if not 0 < value < 0.5:
+        raise ConfigError(f"{name}: must be > 0 and < 0.5, got {value!r}")
 
 
 @dataclass(frozen=True)
