@@ -10,6 +10,8 @@ import pytest
 from cli_runner import run_cli
 from PIL import Image
 
+from ui.evidence_panel import verdict_card
+
 
 @pytest.fixture(scope="module")
 def cli_home(tmp_path_factory, texture_set):
@@ -55,6 +57,9 @@ def test_wrong_product_shows_out_of_distribution_and_exits_0(cli_home):
     assert verdict["status"] == "out_of_distribution" and verdict["correctness"] == 0
     assert verdict["out_of_distribution"]["nearest_class"] == "gravel"
     assert verdict["out_of_distribution"]["distance"] > verdict["out_of_distribution"]["limit"]
+    card = verdict_card(verdict)                                       # the browser's verdict card
+    assert '<div class="nc-label">OUT OF DISTRIBUTION</div>' in card and "nc-review" in card
+    assert "does not look like this class" in card and "Out of distribution: This does not look like brick" in card
 
 
 def test_show_prints_the_operating_point_it_rests_on(cli_home):
