@@ -110,10 +110,10 @@ def test_the_limit_is_stored_and_recomputed_when_its_knobs_change(two_class_home
     before = Inspector(NormalcyConfig(), home).references.calibration("gravel")
     assert before.ood_limit > 0 and before.ood_normals == 14 and before.computed_at
     config = NormalcyConfig()
-    wider = replace(config.retrieval.calibration, ood_margin=3.0)
+    wider = replace(config.retrieval.calibration, ood_margin=5.0)
     later = Inspector(replace(config, retrieval=replace(config.retrieval, calibration=wider)), home)
     after = later.references.calibration("gravel")
-    assert after.ood_limit == pytest.approx(before.ood_limit * 3.0 / 1.6, rel=1e-3)
+    assert after.ood_limit == pytest.approx(before.ood_limit * 5.0 / 3.0, rel=1e-3)
     off = replace(config.retrieval.calibration, ood_margin=None)
     unchecked = Inspector(replace(config, retrieval=replace(config.retrieval, calibration=off)), home)
     assert unchecked.references.calibration("gravel").ood_limit is None
