@@ -30,10 +30,15 @@ def cli_home(tmp_path_factory, texture_set):
     for i, tile in enumerate(gravel[:14]):
         Image.fromarray(tile).save(root / "gravel" / f"g{i:02d}.png")
     Image.fromarray(gravel[15]).save(root / "other_gravel.png")
+    (root / "slow_machine.yaml").write_text("inputs:\n  max_seconds: 900\n")   # shared CI cores: time is not tested here
     inspector = Inspector(NormalcyConfig(), Home(root / "home"))
     inspector.references.ingest([("brick", p) for p in images_in(texture_set / "train")]
                                 + [("gravel", p) for p in images_in(root / "gravel")])
     return root
+
+
+def _inspect(root, *args):
+    return run_cli("--home", str(root / "home"), "--config", str(root / "slow_machine.yaml"), "inspect", *args)
 
 
 def _one_line_error(done, *fragments):
@@ -46,13 +51,13 @@ def _one_line_error(done, *fragments):
 
 
 def test_wrong_product_shows_out_of_distribution_and_exits_0(cli_home):
-    home, image = str(cli_home / "home"), str(cli_home / "other_gravel.png")
-    done = run_cli("--home", home, "inspect", image, "--class", "brick")
+    image = str(cli_home / "other_gravel.png")
+    done = _inspect(cli_home, image, "--class", "brick")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("OUT OF DISTRIBUTION  other_gravel.png  [brick]"), done.stdout
     assert "This does not look like brick; nearest known class: gravel." in done.stdout
     assert "Out of distribution:" in done.stdout                      # the notice line
-    as_json = run_cli("--home", home, "inspect", image, "--class", "brick", "--json")
+    as_json = _inspect(cli_home, image, "--class", "brick", "--json")
     verdict = json.loads(as_json.stdout)
     assert verdict["status"] == "out_of_distribution" and verdict["correctness"] == 0
     assert verdict["out_of_distribution"]["nearest_class"] == "gravel"
@@ -88,7 +93,7 @@ def test_set_stores_a_class_target_and_the_threshold_follows_it(cli_home, textur
     assert after["brick"]["threshold"] < before["threshold"] and after["brick"]["expected_overkill"] == 0.2
     assert after["gravel"]["target_overkill"] == 0.02                 # the other class keeps the default
     good = str(sorted((texture_set / "test" / "good").glob("*.png"))[0])
-    verdict = json.loads(run_cli("--home", str(home), "inspect", good, "--class", "brick", "--json").stdout)
+    verdict = json.loads(_inspect(cli_home, good, "--class", "brick", "--json").stdout)
     assert verdict["threshold"] == pytest.approx(after["brick"]["threshold"], rel=1e-5)
     assert verdict["operating_point"] == {"target_overkill": 0.25, "expected_overkill": 0.2, "normals": 14}
     assert "expected overkill 20.0%" in verdict["reasoning"]
