@@ -4,6 +4,7 @@
     HOME/features/ENCODER/ cached reference patch features (.npy by sha256)
     HOME/references/       reduced copies of reference images (by sha256), shown to the model and the UI
     HOME/calibration.json  per-class thresholds
+    HOME/calibration_targets.json  per-class overkill targets set by an engineer
     HOME/rules/            rules added by operators (YAML), next to the shipped ones
     HOME/runs/             the run log (JSONL) and HOME/runs/images/ (inspected images by sha256)
 
@@ -65,6 +66,10 @@ class Home:
     @property
     def calibration(self) -> Path:
         return self.root / "calibration.json"
+
+    @property
+    def calibration_targets(self) -> Path:
+        return self.root / "calibration_targets.json"
 
     @property
     def rules(self) -> Path:

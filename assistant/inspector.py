@@ -166,10 +166,10 @@ class Inspector:
         """The verdict on gathered evidence: the model's when one is configured, else vision-only.
         `options` switch this request's prompt evidence without touching the shared configuration;
         `owner` (a login or browser id) is logged with the inspection, for its History."""
-        if self.reasoner is None:
-            from assistant.inspection.evidence_verdict import vision_only_verdict
+        if evidence.out_of_distribution is not None or self.reasoner is None:   # OOD: the model is not asked
+            from assistant.inspection.evidence_verdict import evidence_verdict
 
-            verdict, session = vision_only_verdict(evidence), None
+            verdict, session = evidence_verdict(evidence, self.model_id()), None
         else:
             verdict, session = self.reasoner.verdict(evidence, question, strategy, options)
         inspection = Inspection(uuid.uuid4().hex[:12], verdict, evidence, question, session)
@@ -255,7 +255,7 @@ class Inspector:
         evidence = self.gather(self.log.image_path(record["image"]), record["class"], record.get("question"), options)
         verdict = Verdict(**record["verdict"])
         session = None
-        if self.reasoner is not None:
+        if self.reasoner is not None and verdict.status != "out_of_distribution":
             from assistant.reasoning.resumed_session import resume_session
 
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"),

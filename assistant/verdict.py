@@ -42,7 +42,10 @@ class Verdict:
       configured margin; correctness is then 0 (the part is held) and `notice` says why.
     status "out_of_distribution": the query is farther from its class's nearest references than the
       class's own normals are (calibrated leave-one-out); neither PASS nor FAIL, correctness 0 (held),
-      `notice` names the nearest known class (or none).
+      `notice` names the nearest known class (or none); `out_of_distribution` holds the distance, the
+      class's limit, the normals it rests on and the nearest class. The model is not asked about such a part.
+    operating_point: what the class threshold promises — {"target_overkill", "expected_overkill", "normals"}
+      (the stated false-alarm rate, the rate the leave-one-out normals can promise, and how many they are).
     region_check: where the model's reasoning names a region, whether the map agrees (see
       `reasoning.region_check`); None when it names none or no model answered.
     """
@@ -63,6 +66,8 @@ class Verdict:
     raw_text: str | None = None
     notice: str | None = None
     region_check: dict | None = None
+    operating_point: dict | None = None
+    out_of_distribution: dict | None = None
 
     def __post_init__(self):
         if self.correctness not in (0, 1):

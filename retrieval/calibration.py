@@ -6,6 +6,10 @@ for a stated false-alarm rate (`target_overkill`): with n exchangeable normal sc
 r = ceil((n + 1) * (1 - target)), is exceeded by a new normal with probability (n + 1 - r) / (n + 1) <= target.
 (The older rule, mean + z * std, is kept in `threshold_from_scores`.) `anomaly_score = map_score / threshold`,
 so 1.0 is the class threshold.
+The out-of-distribution limit comes the same way from the normals' global embeddings: each reference's
+cosine distance to its nearest *other* reference (what retrieval would report for it as a query), their
+conformal quantile at `ood_overkill`, times a margin (`ood_limit_from_distances`). A query farther than that
+from its nearest reference of the class is not judged as that class at all (wrong product, unknown object).
 A calibration carries a digest of its values and of what it was computed from (reference-set
 fingerprint, settings); a stored one whose digest does not match (edited, damaged) is not current.
 """
@@ -20,6 +24,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 MIN_REFERENCES = 2
+MIN_OOD_DISTANCE = 0.01   # floor of the quantile: near-duplicate references must not make every new photo OOD
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class Calibration:
     settings: str        # encoder id + map settings the scores were made with
     target_overkill: float | None = None    # the stated false-alarm rate the threshold was set for
     expected_overkill: float | None = None  # what n_scored scores can promise: <= target when n is large enough
+    ood_limit: float | None = None          # cosine distance to the nearest reference beyond which a query is OOD
+    ood_normals: int = 0                    # how many leave-one-out nearest distances the limit rests on
+    computed_at: str = ""                   # UTC time of the computation (ISO 8601)
     digest: str = ""     # of every field above (`sealed`); "" = never sealed
 
     def to_dict(self) -> dict:
@@ -48,9 +56,14 @@ class Calibration:
 
     def usable(self) -> bool:
         """Finite, positive threshold and statistics, and the digest matches the values."""
-        numbers = (self.threshold, self.mean, self.std)
+        numbers = (self.threshold, self.mean, self.std) + (() if self.ood_limit is None else (self.ood_limit,))
         finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)
         return finite and self.threshold > 0 and self.digest == self.content_digest()
+
+    def operating_point(self) -> dict:
+        """What the threshold promises, for the verdict: the stated and expected overkill, and on how many normals."""
+        return {"target_overkill": self.target_overkill, "expected_overkill": self.expected_overkill,
+                "normals": self.n_scored}
 
     def is_current(self, fingerprint: str, settings: str) -> bool:
         return self.fingerprint == fingerprint and self.settings == settings and self.usable()
@@ -88,6 +101,21 @@ def threshold_at_overkill(scores: np.ndarray, target_overkill: float) -> tuple[f
     rank = conformal_rank(scores.size, target_overkill)
     std = float(scores.std(ddof=1)) if scores.size > 1 else 0.0
     return float(scores[rank - 1]), float(scores.mean()), std, expected_overkill(scores.size, rank)
+
+
+def nearest_other_distances(embeddings: np.ndarray) -> np.ndarray:
+    """(N, D) unit-length embeddings -> (N,) cosine distance of each to its nearest other row (N >= 2)."""
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    similarity = embeddings @ embeddings.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.clip(1.0 - similarity.max(axis=1), 0.0, 2.0)
+
+
+def ood_limit_from_distances(distances: np.ndarray, ood_overkill: float, margin: float) -> float:
+    """(N,) leave-one-out nearest distances of normals -> the OOD limit: margin x their conformal quantile at
+    `ood_overkill` (the maximum when N is small), the quantile floored at MIN_OOD_DISTANCE."""
+    quantile, *_ = threshold_at_overkill(distances, ood_overkill)
+    return margin * max(quantile, MIN_OOD_DISTANCE)
 
 
 def spread_indices(n: int, limit: int) -> list[int]:

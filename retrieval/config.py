@@ -104,18 +104,32 @@ class CalibrationConfig:
     max_references: at most this many references are scored (a uniform sample: the smallest sha256) to
       bound time. A 2 % quantile needs many normals: from 64 the threshold is their maximum, and which 64
       decides the overkill (ELPV poly, 460 references: 1-7 % between random 64-subsets; 2 % from all 460).
+    ood_overkill: the out-of-distribution limit is the conformal quantile, at this rate, of each normal's
+      embedding distance to its nearest other normal (leave-one-out) ...
+    ood_margin: ... times this margin (>= 1; null switches the check off). Measured with
+      bench/out_of_distribution.py: test normals reach 1.4 x that quantile, synthetic texture defects 2.3 x,
+      other products and photos 7 x and more (similar ones less: ELPV mono vs poly 1.3 x, grass vs gravel 1.7 x).
     """
 
     target_overkill: float = 0.02
     z: float = 2.0
     max_references: int = 512
+    ood_overkill: float = 0.01
+    ood_margin: float | None = 3.0
 
     def __post_init__(self):
-        within("target_overkill", self.target_overkill, 0, 0.5, above=True)
-        if self.target_overkill >= 0.5:
-            raise ConfigError(f"target_overkill: must be < 0.5, got {self.target_overkill!r}")
+        overkill_rate("target_overkill", self.target_overkill)
         within("z", self.z, 0, 100)
         within("max_references", self.max_references, 2)
+        overkill_rate("ood_overkill", self.ood_overkill)
+        within("ood_margin", self.ood_margin, 1, 100, optional=True)
+
+
+def overkill_rate(name: str, value) -> None:
+    """A stated false-alarm rate: a finite number with 0 < value < 0.5, else a ConfigError naming `name`."""
+    within(name, value)
+    if not 0 < value < 0.5:
+        raise ConfigError(f"{name}: must be > 0 and < 0.5, got {value!r}")
 
 
 @dataclass(frozen=True)

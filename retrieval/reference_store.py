@@ -204,11 +204,14 @@ class ReferenceStore:
         found = [reference_from(meta, dist) for meta, dist in pairs if meta["sha256"] not in exclude]
         return found[:k]
 
-    def nearest_any(self, embedding: np.ndarray, top: int) -> list[tuple[str, float]]:
-        """(class, cosine distance) of the `top` references nearest a (D,) embedding over every class."""
+    def nearest_any(self, embedding: np.ndarray, top: int, classes=None) -> list[tuple[str, float]]:
+        """(class, cosine distance) of the `top` references nearest a (D,) embedding over every class (or
+        over the named `classes` only)."""
         query = [np.asarray(embedding, np.float32).tolist()]
         found = []
         for name, collection in self._collections.items():
+            if classes is not None and name not in classes:
+                continue
             with self.reading():
                 got = collection.query(query_embeddings=query, n_results=top, include=["distances"])
             found += [(name, float(d)) for d in got["distances"][0]]

@@ -54,6 +54,7 @@ def cli(ctx, home, config_path, verbose):
 
 
 def _register() -> None:
+    from ui.calibration_command import calibration
     from ui.demo_command import demo
     from ui.doctor_command import doctor
     from ui.eval_command import evaluate
@@ -64,7 +65,7 @@ def _register() -> None:
     from ui.rules_command import rules
     from ui.serve_command import serve
 
-    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history):
+    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history, calibration):
         if command.name not in cli.commands:
             cli.add_command(command)
 

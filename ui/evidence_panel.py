@@ -66,7 +66,7 @@ def empty_card() -> str:
 def verdict_card(verdict: dict) -> str:
     """PASS/FAIL, the score against the class threshold, who decided, and the reasoning."""
     label = verdict_label(verdict)
-    css = {"PASS": "nc-pass", "NEEDS REVIEW": "nc-review"}.get(label, "nc-fail")
+    css = {"PASS": "nc-pass", "NEEDS REVIEW": "nc-review", "OUT OF DISTRIBUTION": "nc-review"}.get(label, "nc-fail")
     score = float(verdict["anomaly_score"])
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
@@ -81,7 +81,8 @@ def verdict_card(verdict: dict) -> str:
 
 def _review_lines(verdict: dict) -> str:
     """Why a verdict is held for review, and whether the model's named region matches the map."""
-    lines = [escape(verdict["notice"])] if verdict.get("status") == "needs_review" and verdict.get("notice") else []
+    held = verdict.get("status") in ("needs_review", "out_of_distribution")
+    lines = [escape(verdict["notice"])] if held and verdict.get("notice") else []
     check = verdict.get("region_check")
     if check:
         agrees = "matches" if check["agrees"] else "does not match"

@@ -18,7 +18,10 @@ import click
 @click.option("--strategy", help="Prompting strategy: naive, class, rules, reference, rules_reference, overlay.")
 @click.pass_obj
 def inspect(obj, image, class_name, question, as_json, overlay, model, strategy):
-    """Inspect IMAGE as a part of CLASS: is it defective, and why?"""
+    """Inspect IMAGE as a part of CLASS: is it defective, and why?
+
+    Prints PASS, FAIL, NEEDS REVIEW or OUT OF DISTRIBUTION (the part does not look like CLASS: neither
+    passed nor failed, held); exits 0 for each of them: the verdict is the output, not an error."""
     if model:
         obj.use_model(model)
     inspection = obj.inspector.inspect(image, class_name, question=question, strategy=strategy)
@@ -36,8 +39,12 @@ def render_verdict(verdict, image: Path) -> str:
              f"score {verdict.anomaly_score:.2f} x threshold  ({verdict.status})"]
     if verdict.defect_box:
         lines.append(f"  defect box: {verdict.defect_box}")
-    if verdict.status == "needs_review":
+    if verdict.status in ("needs_review", "out_of_distribution"):
         lines.append(f"  {verdict.notice}")
+    point = verdict.operating_point
+    if point and point.get("expected_overkill") is not None:
+        lines.append(f"  operating point: target overkill {point['target_overkill']:.1%}, expected "
+                     f"{point['expected_overkill']:.1%} on {point['normals']} leave-one-out normals")
     if verdict.region_check:
         agrees = "agrees with" if verdict.region_check["agrees"] else "does NOT agree with"
         lines.append(f"  the region the model names ({verdict.region_check['named']}) {agrees} the anomaly map")

@@ -137,9 +137,9 @@ class Evaluation:
 
     def _verdict(self, evidence, strategy: str):
         if strategy == VISION_ONLY:
-            from assistant.inspection.evidence_verdict import vision_only_verdict
+            from assistant.inspection.evidence_verdict import evidence_verdict
 
-            return vision_only_verdict(evidence)
+            return evidence_verdict(evidence)       # out of distribution, as `inspect` says, else vision-only
         return self.inspector.conclude(evidence, strategy=strategy, log=False).verdict
 
     def _results(self, shas: dict) -> EvalResults:

@@ -33,6 +33,15 @@ def guess_class(workspace, scorer, image, top: int = 5) -> ClassGuess:
         return vote(store.nearest_any(embeddings[0], top))
 
 
+def guess_other_class(store, embedding, class_name: str, top: int = 5) -> ClassGuess | None:
+    """The majority class among the `top` nearest references of classes other than `class_name`, by a (D,)
+    embedding; None when the store holds no other class."""
+    others = [name for name in store.classes() if name != class_name]
+    if not others:
+        return None
+    return vote(store.nearest_any(embedding, top, classes=others))
+
+
 def vote(neighbours: list[tuple[str, float]]) -> ClassGuess:
     """(class, distance) pairs, nearest first -> the majority class (ties go to the nearer class)."""
     votes = Counter(name for name, _ in neighbours)

@@ -1,6 +1,6 @@
 """Keeping each class's threshold current: leave-one-out over its normal references, stored in
-HOME/calibration.json, recomputed whenever the reference set or the scoring settings change, or when a
-stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
+HOME/calibration.json, recomputed whenever the reference set or the scoring settings change (the class's
+overkill target and the out-of-distribution knobs among them), or when a stored entry is not usable (not finite, or its digest does not match: edited by hand or damaged). A file
 that is not a JSON object of entries is a `CorruptState`; a threshold that comes out non-finite is one too.
 Whether a class changed is its store version (`ReferenceStore.fingerprint`: no record is read on an
 inspection); a recalibration reads the ids of the class and the embeddings of the sampled references only,
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 
 from assistant.inspection.calibration_scores import CalibrationScores
+from assistant.inspection.overkill_targets import OverkillTargets
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
-from retrieval.calibration import MIN_REFERENCES, Calibration, threshold_at_overkill
+from retrieval.calibration import MIN_REFERENCES, Calibration, ood_limit_from_distances, threshold_at_overkill
 from retrieval.patch_features import FEATURES_VERSION
 from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState
 
@@ -31,13 +33,15 @@ class ClassThresholds:
         self.scorer = scorer
         self.scores = CalibrationScores(workspace.home.root / "calibration-scores")
         self.reused = 0          # how many leave-one-out scores the last recalibration reused
+        self.targets = OverkillTargets(workspace.home, workspace.config.retrieval.calibration.target_overkill)
 
-    @property
-    def settings(self) -> str:
+    def settings(self, class_name: str) -> str:
+        """What a class's calibration is computed from besides its references; a change makes it stale."""
         cfg = self.ws.config.retrieval
         return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|k={cfg.map.k}|sigma={cfg.map.sigma}"
                 f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}"
-                f"|target={cfg.calibration.target_overkill}|max={cfg.calibration.max_references}")
+                f"|target={self.targets.for_class(class_name)}|max={cfg.calibration.max_references}"
+                f"|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -65,9 +69,16 @@ class ClassThresholds:
         with self.ws.using_store():
             fingerprint = self.ws.references.fingerprint(class_name)
             calibration = self.known(class_name)
-            if calibration is not None and calibration.is_current(fingerprint, self.settings):
+            if calibration is not None and calibration.is_current(fingerprint, self.settings(class_name)):
                 return calibration
             return self.recalibrate(class_name, fingerprint)
+
+    def set_target(self, class_name: str, rate: float) -> Calibration:
+        """An engineer's overkill target for one class (kept in the home); that class is recalibrated."""
+        with self.ws.using_store():
+            self.ws.references.require_class(class_name)
+            self.targets.set(class_name, rate)
+            return self.recalibrate(class_name)
 
     def recalibrate(self, class_name: str, fingerprint: str | None = None) -> Calibration:
         """Score the class's sampled references leave-one-out (those whose neighbours did not change since
@@ -83,33 +94,48 @@ class ClassThresholds:
             reusable = self.scores.reusable(class_name, self.known(class_name))
             scored = {r.sha256: self._scored(r, e, len(shas), reusable) for r, e in zip(references, embeddings)}
             self.reused = sum(1 for sha, entry in scored.items() if reusable.get(sha) is entry)
-            target = cfg.calibration.target_overkill
+            target = self.targets.for_class(class_name)
             values = np.array([entry["score"] for entry in scored.values()])
             threshold, mean, std, expected = threshold_at_overkill(values, target)
             if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
                 raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
                                    f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
+            nearest = np.array([entry["nearest"] for entry in scored.values()])
             calibration = Calibration(class_name, threshold, mean, std, len(values), len(shas),
-                                      fingerprint or store.fingerprint(class_name), self.settings,
-                                      target_overkill=target, expected_overkill=round(expected, 4)).sealed()
+                                      fingerprint or store.fingerprint(class_name), self.settings(class_name),
+                                      target_overkill=target, expected_overkill=round(expected, 4),
+                                      ood_limit=self._ood_limit(nearest), ood_normals=len(nearest),
+                                      computed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).sealed()
             self._save(calibration)
             self.scores.save(class_name, calibration, scored)
             return calibration
 
+    def _ood_limit(self, nearest: np.ndarray) -> float | None:
+        """The class's out-of-distribution limit from the sampled references' cosine distances to their
+        nearest other reference of the class (None: check off)."""
+        cfg = self.ws.config.retrieval.calibration
+        if cfg.ood_margin is None:
+            return None
+        limit = ood_limit_from_distances(nearest, cfg.ood_overkill, cfg.ood_margin)
+        return round(limit, 6) if math.isfinite(limit) else None
+
     def _scored(self, reference, embedding: np.ndarray, n: int, reusable: dict) -> dict:
-        """{"score", "neighbours"} of one reference scored against its k nearest *other* references of
-        the class (found as a query's are), reused from the last calibration when they are the same."""
+        """{"score", "neighbours", "nearest"} of one reference scored against its k nearest *other*
+        references of the class (found as a query's are; "nearest" is the cosine distance to the first),
+        the score reused from the last calibration when the neighbours are the same."""
         import torch
 
         k = min(self.ws.config.retrieval.map.k, n - 1)
         neighbours = self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
         names = [r.sha256 for r in neighbours]
+        nearest = float(neighbours[0].distance)
         known = reusable.get(reference.sha256)
         if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
-            return known
+            return {**known, "nearest": nearest} if known.get("nearest") != nearest else known
         features = torch.from_numpy(self.scorer.reference_features(reference).astype(np.float32))
         grid = self.scorer.score_grid(features, neighbours)
-        return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names}
+        return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names,
+                "nearest": nearest}
 
     def _save(self, calibration: Calibration) -> None:
         try:

@@ -2,7 +2,8 @@
 
 This is where the retrieval primitives meet: the query is encoded once; its embedding retrieves the k
 nearest references of the class; its patch features are compared with the cached patch features of those
-references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold).
+references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold); a query too far
+from its nearest reference of the class is marked out of distribution (`out_of_distribution`).
 A score that is not finite is an error, never a verdict (NaN compares false, so it would read as PASS).
 """
 
@@ -15,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from assistant.inspection.inputs import LoadedImage
+from assistant.inspection.out_of_distribution import OutOfDistribution, check
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
 from retrieval.errors import DOCTOR_HINT, CorruptState
@@ -32,6 +34,7 @@ class Evidence:
     map_score: float              # image score from the grid (max or top-fraction mean)
     calibration: Calibration
     reference_dir: object = None  # Path of the stored reference copies
+    out_of_distribution: OutOfDistribution | None = None   # set when the query is far outside its class
 
     @property
     def threshold(self) -> float:
@@ -111,4 +114,6 @@ class EvidenceGatherer:
                 raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "
                                    f"threshold {calibration.threshold!r}, not a finite number; {DOCTOR_HINT}")
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
-            return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references)
+            outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
+            return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references,
+                            outside)

@@ -1,7 +1,10 @@
-"""The verdict written from the visual evidence alone, for sites with no language model configured.
+"""The verdict written from the visual evidence alone, for sites with no language model configured, and
+for a part out of distribution (wrong product, unknown object) with or without one.
 
 It states plainly that no model was asked, then gives what the evidence shows: the score against the
-class threshold, where the hottest region is, the nearest normal reference, and the rules to check.
+class threshold and what that threshold promises (overkill, on how many normals), where the hottest
+region is, the nearest normal reference, and the rules to check. A part out of distribution is not
+judged against the class at all: the verdict says what it looks like instead, and holds it.
 """
 
 from __future__ import annotations
@@ -34,8 +37,7 @@ def explain(evidence) -> str:
     decision = "ANOMALOUS" if evidence.anomalous else "NORMAL"
     lines = [NOTICE,
              f"Anomaly score {score:.2f} x the {evidence.class_name} threshold (map score {evidence.map_score:.3f} "
-             f"vs threshold {evidence.threshold:.3f}, calibrated on {calibration.n_references} normal references): "
-             f"{decision}."]
+             f"vs threshold {evidence.threshold:.3f}): {decision}.", operating_point_line(calibration)]
     spot = where(evidence.defect_box, evidence.peak, evidence.query.size)
     if evidence.anomalous:
         lines.append(f"The region that deviates most from the {len(evidence.references)} nearest normal references "
@@ -54,13 +56,46 @@ def explain(evidence) -> str:
     return "\n".join(lines)
 
 
+def operating_point_line(calibration) -> str:
+    """What the class threshold promises: "set for 2.0 % overkill; expected 3.0 % on 32 leave-one-out normals"."""
+    target, expected = calibration.target_overkill, calibration.expected_overkill
+    stated = "" if target is None else f"set for {target:.1%} overkill; "
+    promise = "" if expected is None else f"expected overkill {expected:.1%}, "
+    return (f"The threshold is {stated}{promise}resting on {calibration.n_scored} leave-one-out normal scores "
+            f"of {calibration.n_references} references.")
+
+
+def evidence_verdict(evidence, model: str | None = None) -> Verdict:
+    """The verdict the evidence writes itself: out of distribution when it is, else vision-only.
+    model: the configured model, named in an out-of-distribution notice as not asked."""
+    if evidence.out_of_distribution is not None:
+        return out_of_distribution_verdict(evidence, model)
+    return vision_only_verdict(evidence)
+
+
 def vision_only_verdict(evidence) -> Verdict:
     return Verdict(
         reasoning=explain(evidence), correctness=0 if evidence.anomalous else 1,
         anomaly_score=round(evidence.anomaly_score, 4), threshold=round(evidence.threshold, 6),
         status="vision_only", class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
         image_sha256=evidence.query.sha256, references=[r.to_dict() for r in evidence.references],
-        rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box, notice=NOTICE)
+        rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box, notice=NOTICE,
+        operating_point=evidence.calibration.operating_point())
+
+
+def out_of_distribution_verdict(evidence, model: str | None = None) -> Verdict:
+    """Neither PASS nor FAIL: held, saying what the part looks like instead. The model, if any, is not
+    asked: judged against the references and rules of the wrong product, its answer would mean nothing."""
+    found = evidence.out_of_distribution
+    asked = (f"The language model ({model}) was not asked: it would judge the part against the references and "
+             f"rules of {found.class_name}." if model else "No language model was asked.")
+    return Verdict(
+        reasoning="\n".join([found.headline, found.details, found.advice]), correctness=0,
+        anomaly_score=round(evidence.anomaly_score, 4), threshold=round(evidence.threshold, 6),
+        status="out_of_distribution", class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
+        image_sha256=evidence.query.sha256, references=[r.to_dict() for r in evidence.references],
+        rules=[r.to_dict() for r in evidence.rules], notice=f"Out of distribution: {found.headline} {asked}",
+        operating_point=evidence.calibration.operating_point(), out_of_distribution=found.to_dict())
 
 
 def follow_up_answer(evidence, question: str, rule_store) -> str:

@@ -184,7 +184,7 @@ class HomeDoctor:
     def _class_calibration(self, report: DoctorReport, name: str, repair: bool) -> None:
         known = self.thresholds.known(name)
         current = known is not None and known.is_current(self.ws.references.fingerprint(name),
-                                                         self.thresholds.settings)
+                                                         self.thresholds.settings(name))
         if current:
             report.add("calibration", f"{name}: threshold {known.threshold:.4f}, sealed and current")
             return

@@ -1,5 +1,5 @@
 """The normal references of a data home, as an operator manages them: ingest folders, rebuild the store,
-accept an inspected image as normal, read each class's calibration.
+accept an inspected image as normal, read each class's calibration and set its overkill target.
 
 Handed out by the Inspector (`inspector.references`), so front ends never touch the stores themselves.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 from assistant.records.accepted_normal import ReferenceAddition, add_reference
 from assistant.records.ingestion import IngestReport, images_in, ingest, mvtec_items
 from assistant.records.ingestion import rebuild as rebuild_store
-from retrieval.errors import BadInput
+from retrieval.errors import BadInput, EmptyStore
 
 
 class ReferenceLibrary:
@@ -44,8 +44,27 @@ class ReferenceLibrary:
         return add_reference(self.ws, self.scorer, self.thresholds, image_path, class_name)
 
     def calibration(self, class_name: str):
-        """The class's current `Calibration` (recomputed first if its references or settings changed)."""
+        """The class's current `Calibration` (recomputed first if its references or settings changed).
+        An empty home or store, or a class with no references, is one line saying so; nothing is created."""
+        self._require(class_name)
         return self.thresholds.current(class_name)
+
+    def set_target(self, class_name: str, rate: float):
+        """An engineer's overkill target for one class (kept in the home) -> its recomputed `Calibration`."""
+        self._require(class_name)
+        return self.thresholds.set_target(class_name, rate)
+
+    def own_target(self, class_name: str) -> float | None:
+        """The class's own overkill target, None when it uses the configured `calibration.target_overkill`."""
+        targets = self.thresholds.targets
+        return targets.for_class(class_name) if targets.is_set(class_name) else None
+
+    def _require(self, class_name: str) -> None:
+        if not self.ws.has_store():
+            raise EmptyStore(f"the reference store in {self.ws.home.root} is empty; add normal images with "
+                             "`normalcy ingest DIR --class NAME` before calibrating a class")
+        with self.ws.using_store():
+            self.ws.references.require_class(class_name)
 
 
 def check_class_name(name: str) -> None:
