@@ -92,6 +92,7 @@ def _chat_column(inspector) -> SimpleNamespace:
     ui.strategy = _strategy_controls(InspectOptions.from_config(inspector.config), inspector.config.retrieval.map.k)
     ui.chatbot = gr.Chatbot(height=460, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
                             placeholder="Upload, drop or paste an image of a part below.")
+    ui.error = gr.Markdown(visible=False, elem_id="chat-error", elem_classes=["nc-error"])
     ui.message = gr.MultimodalTextbox(file_types=["image"], file_count="single", sources=["upload"],
                                       placeholder="Drop, paste or attach an image of the part, or ask a follow-up…",
                                       show_label=False, elem_id="message")
@@ -142,7 +143,7 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
             with gr.Tab("History", id="history") as history_tab:
                 history_ui = build_history_tab()
         outputs = [left.chatbot, left.message, state, left.class_note, right.card, right.overlay, right.gallery,
-                   right.rules, right.raw]
+                   right.rules, right.raw, left.error]
         app.load(chat.start_session, browser_id, [state, browser_id, left.class_pick], api_visibility="private")
         _wire_chat(chat, left, state, outputs)
         _wire_operator(actions, left.operator, state, left.class_pick)
@@ -166,8 +167,7 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick) -> None:
     ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
     ui.confirm.click(actions.confirm_accept, state, [ui.confirm_row, ui.accept_status, class_pick], **SERIAL)
     ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
-    ui.export.click(actions.export_report, state, ui.report).success(
-        lambda: gr.update(visible=True), None, ui.report, api_visibility="private")
+    ui.export.click(actions.export_report, state, [ui.report, ui.feedback_status])
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,

@@ -14,12 +14,12 @@ import gradio as gr
 from assistant.inspect_options import InspectOptions
 from assistant.verdict import DEFAULT_QUESTION
 from retrieval.errors import NormalcyError
-from ui.chat_handlers import chat_outputs
+from ui.chat_outputs import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
 from ui.inspector_queue import SERIAL
 from ui.markdown_text import literal
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import OPERATOR_ERRORS, Refused, warning
 
 COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
 
@@ -38,13 +38,19 @@ class HistoryView:
                    for s in (p.summary() for p in past)]
         return rows, gr.update(choices=choices, value=choices[0][1] if choices else None), state
 
-    @shown_to_operator
     def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
         """Load a past inspection into the chat: its image, overlay, verdict and turns as logged; its evidence
-        is re-gathered from the stored image for follow-ups (if that fails, it opens read-only, saying why)."""
-        if not inspection_id:
-            raise gr.Error("Pick an inspection from the list first.")
+        is re-gathered from the stored image for follow-ups (if that fails, it opens read-only, saying why).
+        An operator error shows on this tab's error line; the chat keeps the inspection it had."""
         state = state or ChatState()
+        try:
+            return (*self._reopen(inspection_id, state, request), gr.update(value="", visible=False))
+        except OPERATOR_ERRORS as exc:
+            return (*(gr.skip(),) * (len(chat_outputs(state)) + 1), gr.update(value=warning(exc), visible=True))
+
+    def _reopen(self, inspection_id, state, request):
+        if not inspection_id:
+            raise Refused("Pick an inspection from the list first.")
         owner = state.owner_for(request)
         past = self.inspector.history.get(inspection_id, owner)
         record, note = past.record, f"Reopened inspection {literal(inspection_id)} from {literal(past.record['time'])}"
@@ -57,8 +63,8 @@ class HistoryView:
         state.start(inspection, record, options, note)
         state.last_action = "ask" if past.turns else "verdict"
         state.chat = self._chat(record, past.turns, note)
-        panel = self._panel(record, options)
-        return (*chat_outputs(state, note, panel, clear_message=True), gr.Tabs(selected="inspect"))
+        state.panel = self._panel(record, options)
+        return (*chat_outputs(state, note, state.panel, clear_message=True), gr.Tabs(selected="inspect"))
 
     def _logged_image(self, sha256: str) -> dict:
         return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
@@ -91,6 +97,7 @@ def build_history_tab() -> SimpleNamespace:
     with gr.Row():
         ui.pick = gr.Dropdown([], label="Inspection", scale=4, elem_id="history-pick")
         ui.reopen = gr.Button("Reopen", variant="primary", scale=1, elem_id="history-reopen")
+    ui.error = gr.Markdown(visible=False, elem_id="history-error", elem_classes=["nc-error"])
     return ui
 
 
@@ -98,4 +105,4 @@ def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_co
     listing = dict(fn=view.list_history, inputs=state, outputs=[ui.table, ui.pick, state])
     ui.refresh.click(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs], **SERIAL)
+    ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs, ui.error], **SERIAL)

@@ -10,14 +10,14 @@ import gradio as gr
 from ui.chat_handlers import class_choices
 from ui.inspection_report import render_report
 from ui.markdown_text import literal
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import Refused, in_line
 
 NO_LABEL = "no correction"
 
 
 def _inspection(state):
     if state is None or state.inspection is None:
-        raise gr.Error("There is no inspection in this session yet; upload an image of a part first.")
+        raise Refused("There is no inspection in this session yet; attach an image of a part first.")
     return state.inspection
 
 
@@ -26,12 +26,12 @@ class OperatorActions:
         self.inspector = inspector
         self.report_dir = Path(report_dir)
 
-    @shown_to_operator
+    @in_line(lambda message: message)
     def thumbs_up(self, label, comment, state) -> str:
         """The verdict is right (optionally with a comment)."""
         return self._feedback("up", label, comment, state)
 
-    @shown_to_operator
+    @in_line(lambda message: message)
     def thumbs_down(self, label, comment, state) -> str:
         """The verdict is wrong; the label says what the part really is."""
         return self._feedback("down", label, comment, state)
@@ -44,7 +44,7 @@ class OperatorActions:
         verdict = "correct" if rating == "up" else "wrong"
         return f"Feedback saved for inspection `{inspection.id}` (verdict {verdict}{correction})."
 
-    @shown_to_operator
+    @in_line(lambda message: (gr.update(visible=False), message))
     def request_accept(self, state):
         """First step of "accept as normal": say what will happen and show the confirmation buttons."""
         inspection = _inspection(state)
@@ -53,7 +53,7 @@ class OperatorActions:
                 "so parts that look like it will pass from now on.")
         return gr.update(visible=True), text
 
-    @shown_to_operator
+    @in_line(lambda message: (gr.update(visible=False), message, gr.skip()))
     def confirm_accept(self, state):
         """Second step: ingest the image as a reference, recalibrate, show the new threshold."""
         addition = self.inspector.accept_as_normal(_inspection(state))
@@ -62,9 +62,9 @@ class OperatorActions:
     def cancel_accept(self):
         return gr.update(visible=False), "Nothing was added."
 
-    @shown_to_operator
-    def export_report(self, state) -> str:
-        """The inspection as one HTML file (images embedded), offered as a download."""
+    @in_line(lambda message: (gr.skip(), message))
+    def export_report(self, state):
+        """The inspection as one HTML file (images embedded), offered as a download (and the status line)."""
         inspection = _inspection(state)
         style = getattr(state.options, "overlay_style", None) or "all"
         html = render_report(inspection, state.record or {"id": inspection.id, "time": ""},
@@ -72,4 +72,4 @@ class OperatorActions:
         self.report_dir.mkdir(parents=True, exist_ok=True)
         path = self.report_dir / f"normalcy-inspection-{inspection.id}.html"
         path.write_text(html, encoding="utf-8")
-        return str(path)
+        return gr.update(value=str(path), visible=True), gr.skip()

@@ -10,7 +10,7 @@ import gradio as gr
 
 from retrieval.rule import ANY_CLASS, KINDS, SEVERITIES
 from ui.inspector_queue import SERIAL
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import Refused, in_line, shown_to_operator
 
 NEW_RULE = ""
 
@@ -53,11 +53,15 @@ class RuleEditor:
                 return entry.rule.text, entry.rule.kind, entry.rule.severity
         return "", "defect", "major"
 
-    @shown_to_operator
+    @in_line(lambda message: (message, gr.skip(), gr.skip()))
     def save_rule(self, rule_id, class_name, text, kind, severity):
-        """Add a new operator rule, or change the picked one."""
+        """Add a new operator rule, or change the picked one. An error replaces the status line (so no
+        earlier "Saved" stands beside it) and leaves the form as typed."""
         if not class_name:
-            raise gr.Error("Pick the class the rule is for first.")
+            raise Refused("Pick the class the rule is for first.")
+        if not (text or "").strip():
+            raise Refused("The rule text is empty; type what the rule says, e.g. \"A crack longer than 5 mm is "
+                          "a defect.\"")
         if rule_id == NEW_RULE:
             rule, verb = self.book.add(text or "", class_name, kind, severity), "Added"
         else:
@@ -66,10 +70,10 @@ class RuleEditor:
         status = f"{verb} rule `{rule.id}` ({self.book.path.name})."
         return status, table, gr.update(choices=self._editable(class_name), value=rule.id)
 
-    @shown_to_operator
+    @in_line(lambda message: (message, gr.skip(), gr.skip(), gr.skip()))
     def delete_rule(self, rule_id, class_name):
         if rule_id == NEW_RULE:
-            raise gr.Error("Pick an operator rule to delete; shipped rules are read-only.")
+            raise Refused("Pick an operator rule to delete; shipped rules are read-only.")
         rule = self.book.delete(rule_id)
         table, _ = self.list_rules(class_name)
         return (f"Deleted rule `{rule.id}`.", table, gr.update(choices=self._editable(class_name), value=NEW_RULE),
@@ -101,7 +105,7 @@ def wire_rules_tab(editor: RuleEditor, ui: SimpleNamespace, tab) -> None:
     listing = dict(fn=editor.list_rules, inputs=ui.class_name, outputs=[ui.table, ui.pick])
     ui.class_name.change(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.pick.change(editor.pick_rule, [ui.pick, ui.class_name], [ui.text, ui.kind, ui.severity])
+    ui.pick.input(editor.pick_rule, [ui.pick, ui.class_name], [ui.text, ui.kind, ui.severity])
     form = [ui.pick, ui.class_name, ui.text, ui.kind, ui.severity]
     ui.save.click(editor.save_rule, form, [ui.status, ui.table, ui.pick], **SERIAL)
     ui.delete.click(editor.delete_rule, [ui.pick, ui.class_name], [ui.status, ui.table, ui.pick, ui.text],

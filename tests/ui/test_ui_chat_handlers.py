@@ -34,7 +34,7 @@ def test_an_image_shows_the_evidence_first_then_the_verdict(ui_inspector, defect
     assert first_chat[0]["content"][0] == {"path": str(defect_image)} and steps[0][1] is None  # box cleared
     assert "Gathering the evidence" in steps[0][4] and steps[0][6] == []                       # old panel gone
     assert "Waiting for the verdict" in steps[1][4] and steps[1][8] == ""                      # pending card
-    chat, _, state, note, card, overlay, gallery, rules, raw = last
+    chat, _, state, note, card, overlay, gallery, rules, raw, error = last
     raw = json.loads(raw)
     assert raw["status"] == "vision_only" and raw["class_name"] == "brick"
     assert ("FAIL" if raw["correctness"] == 0 else "PASS") in card and "vision-only" in card
@@ -88,14 +88,26 @@ def test_new_inspection_clears_the_session_but_keeps_its_owner(ui_inspector, def
     assert chat == [] and state.inspection is None and state.owner == "t6"
 
 
-def test_operator_errors_become_messages_in_the_browser(ui_inspector, defect_image, images):
+def test_operator_errors_show_on_the_error_line_and_keep_the_last_result(ui_inspector, defect_image, images,
+                                                                          tmp_path):
     handlers = ChatHandlers(ui_inspector, images)
-    with pytest.raises(gr.Error, match="Upload, drop or paste an image"):
-        _send(handlers, text="hello?", state=ChatState())
-    with pytest.raises(gr.Error, match="no references"):
-        _send(handlers, defect_image, state=ChatState(), class_choice="no_such_class")
-    with pytest.raises(gr.Error, match="no inspection"):
-        list(handlers.look_closer(ChatState()))
+    _, error = _send(handlers, text="hello?", state=ChatState())
+    assert "Attach an image of the part first" in error[9]["value"] and error[9]["visible"] is True
+    assert error[1] == gr.skip() and error[0] == [] and "Upload, drop or paste" in error[4]
+    _, good = _send(handlers, defect_image, state=ChatState(owner="t7"))
+    state, card = good[2], good[4]
+    assert good[9] == {"__type__": "update", "value": "", "visible": False}
+    broken = tmp_path / "cut_off.png"
+    broken.write_bytes(defect_image.read_bytes()[:400])
+    steps, failed = _send(handlers, broken, state=state)
+    assert "Gathering the evidence" in steps[0][4]                       # progress while it tries
+    message = failed[9]["value"]
+    assert literal("cut_off.png is truncated or corrupt") in message and str(tmp_path) not in message
+    assert failed[4] == card and failed[0] == state.chat and len(state.chat) == 2      # the last verdict stays
+    assert state.inspection is good[2].inspection and failed[1] == gr.skip()          # what was typed stays
+    _, unknown = _send(handlers, defect_image, state=ChatState(), class_choice="no_such_class")
+    assert "no references" in unknown[9]["value"]
+    assert "no inspection" in list(handlers.look_closer(ChatState()))[-1][9]["value"]
 
 
 def test_switches_become_this_requests_options():
