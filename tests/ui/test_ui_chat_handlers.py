@@ -38,7 +38,7 @@ def test_an_image_shows_the_evidence_first_then_the_verdict(ui_inspector, defect
     raw = json.loads(raw)
     assert raw["status"] == "vision_only" and raw["class_name"] == "brick"
     assert ("FAIL" if raw["correctness"] == 0 else "PASS") in card and "vision-only" in card
-    assert Image.open(overlay).size[0] >= 320 and len(gallery) == len(raw["references"]) and "distance" in gallery[0][1]
+    assert Image.open(overlay).size[0] >= 320 and len(gallery) == len(raw["references"]) and " · d 0." in gallery[0][1]
     assert "<table" in rules and note == "Class: **brick**"
     assert state.inspection.id == state.record["id"] and chat[-1]["content"].startswith("Class: **brick**")
     assert _kinds(ui_inspector, state.inspection.id) == ["inspection", "owner"]
@@ -133,3 +133,13 @@ def test_with_a_model_the_switches_shape_the_prompt_and_follow_ups_stream(script
     assert scripted_inspector.config.vlm.reference_images == 2   # the shared config is untouched
     steps, after = _send(handlers, text="Where is it?", state=last[2])
     assert len(steps) > 3 and after[0][-1]["content"] == literal("The scratch runs from the lower left to the upper right.")
+
+
+def test_a_class_without_rules_is_warned_about_in_the_rules_panel(private_inspector, texture_set, defect_image,
+                                                                  images):
+    from assistant.records.ingestion import images_in
+
+    private_inspector.references.ingest([("brick_v2", p) for p in images_in(texture_set / "train")])
+    _, last = _send(ChatHandlers(private_inspector, images), defect_image, state=ChatState(owner="t8"),
+                    class_choice="brick_v2")
+    assert "brick_v2 has no rules of its own" in last[7] and "Rules exist for brick" in last[7]
