@@ -78,10 +78,10 @@ def test_inspect_ask_feedback_export_and_reopen(browser, served_app, ui_inspecto
     screenshots(page, "01b_strategy_and_raw_json")
 
     _ask(page, "which rule covers the mortar?")
-    expect(page.locator("#chat")).to_contain_text("here is the evidence for your question")
+    expect(page.locator("#chat")).to_contain_text("most applicable first")
     page.locator("#look-closer").click()
     expect(page.locator("#chat")).to_contain_text("Look closer at the region")
-    expect(page.locator("#chat").get_by_text("No language model is configured, so here is")).to_have_count(2)
+    expect(page.locator("#chat").get_by_text("The defect region is the verdict's box")).to_have_count(1)
     screenshots(page, "02_follow_up")
 
     page.get_by_label("defective").check()
