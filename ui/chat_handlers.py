@@ -17,7 +17,8 @@ from assistant.verdict import DEFAULT_QUESTION
 from retrieval.errors import NormalcyError
 from ui.chat_outputs import chat_outputs, kept_on_error
 from ui.chat_state import ChatState
-from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
+from ui.evidence_panel import (PanelValues, empty_panel, for_display, gathering_card, no_rules_warning, panel_for,
+                               verdict_message)
 from ui.markdown_text import literal
 from ui.operator_errors import Refused, shown_to_operator
 
@@ -54,8 +55,10 @@ class ChatHandlers:
         return state, browser_id, gr.update(choices=class_choices(self.inspector))
 
     def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
+        with_rules = {rule.class_name for rule in self.inspector.rule_book.list()}
+        missing = "" if evidence.class_name in with_rules else no_rules_warning(evidence.class_name, with_rules)
         return panel_for(evidence, verdict, options, self.images, self.inspector.reference_dir,
-                         self.inspector.model_id())
+                         self.inspector.model_id(), missing)
 
     @kept_on_error
     def send_message(self, message, state, class_choice, switches, reference_count, overlay_style,
@@ -109,8 +112,10 @@ class ChatHandlers:
             answer += delta
             state.chat[-1] = {"role": "assistant", "content": literal(answer)}
             yield chat_outputs(state, clear_message=True)
-        if not answer:
-            state.chat[-1] = {"role": "assistant", "content": "(no answer)"}
+        shown = [{"path": self.images.publish(picture)} for _, picture in
+                 self.inspector.follow_up_images(state.inspection, question)]
+        if shown or not answer:
+            state.chat[-1] = {"role": "assistant", "content": [literal(answer) if answer else "(no answer)", *shown]}
             yield chat_outputs(state, clear_message=True)
 
     @kept_on_error
