@@ -62,19 +62,26 @@ class HistoryView:
         options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
         state.start(inspection, record, options, note)
         state.last_action = "ask" if past.turns else "verdict"
-        state.chat = self._chat(record, past.turns, note)
+        state.chat = self._chat(record, past.turns, note, inspection)
         state.panel = self._panel(record, options)
         return (*chat_outputs(state, note, state.panel, clear_message=True), gr.Tabs(selected="inspect"))
 
     def _logged_image(self, sha256: str) -> dict:
         return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
 
-    def _chat(self, record, turns, note) -> list[dict]:
+    def _chat(self, record, turns, note, inspection=None) -> list[dict]:
+        """The logged chat; with the re-gathered `inspection`, the look-closer crops and the follow-ups' images
+        are drawn again (from the same evidence, so they are the ones first shown)."""
         question = record.get("question") or DEFAULT_QUESTION
         chat = [{"role": "user", "content": [self._logged_image(record["image"]), literal(question)]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
         for asked, answer in turns:
-            chat += [{"role": "user", "content": literal(asked)}, {"role": "assistant", "content": literal(answer)}]
+            looked = asked.lower().startswith(("look closer", "[look closer")) and inspection is not None
+            crop = [{"path": self.images.publish(self.inspector.focus_crop(inspection)[1])}] if looked else []
+            shown = [] if looked or inspection is None else [
+                {"path": self.images.publish(image)} for _, image in self.inspector.follow_up_images(inspection, asked)]
+            chat += [{"role": "user", "content": [*crop, literal(asked)] if crop else literal(asked)},
+                     {"role": "assistant", "content": [literal(answer), *shown] if shown else literal(answer)}]
         return chat
 
     def _panel(self, record, options) -> PanelValues:
@@ -101,8 +108,9 @@ def build_history_tab() -> SimpleNamespace:
     return ui
 
 
-def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs) -> None:
+def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs):
+    """-> the reopen event."""
     listing = dict(fn=view.list_history, inputs=state, outputs=[ui.table, ui.pick, state])
     ui.refresh.click(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs, ui.error], **SERIAL)
+    return ui.reopen.click(view.reopen_inspection, [ui.pick, state], [*chat_components, tabs, ui.error], **SERIAL)

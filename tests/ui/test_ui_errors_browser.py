@@ -89,4 +89,15 @@ def test_rules_tab_errors_replace_the_saved_line(browser, served_app, screenshot
     expect(status).not_to_contain_text("Added rule")
     _no_error_badges(page)
     screenshots(page, "e4_rules_error")
+
+    page.locator("#rule-delete").click()                       # the rule just added is still picked
+    expect(page.locator("#rule-delete-confirm")).to_be_visible()
+    expect(status).to_contain_text("This cannot be undone")
+    page.locator("#rule-delete-no").click()
+    expect(status).to_contain_text("Nothing was deleted")
+    expect(page.locator("#rules-table")).to_contain_text("A chipped corner over 2 mm")
+    page.locator("#rule-delete").click()
+    page.locator("#rule-delete-yes").click()
+    expect(status).to_contain_text("Deleted rule")
+    expect(page.locator("#rules-table")).not_to_contain_text("A chipped corner over 2 mm")
     context.close()
