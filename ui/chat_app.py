@@ -153,7 +153,8 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
         wire_rules_tab(editor, rules_ui, rules_tab)
         reopened = wire_history_tab(history, history_ui, history_tab, state, outputs, tabs)
         ops = left.operator
-        loaded.then(who.controls, None, [ops.accept, rules_ui.save, rules_ui.delete], api_visibility="private")
+        loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete,
+                                         rules_ui.read_only], api_visibility="private")
         for event in (loaded, *chat_events, reopened):     # the actions follow whether there is an inspection
             event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status],
                        api_visibility="private")

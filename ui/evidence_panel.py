@@ -98,12 +98,12 @@ def _review_lines(verdict: dict) -> str:
 
 def rules_table(rules: list[dict], switched_off: bool = False, missing: str = "") -> str:
     """The applicable rules (kind, severity, text): defects first, then by relevance. `missing`: the warning
-    to show when the class has no rules at all (see `no_rules_warning`)."""
+    to show above them when the class has no rules of its own (see `no_rules_warning`)."""
     if switched_off:
         return '<div class="nc-rules nc-muted">Rules were switched off for this inspection.</div>'
-    warning = f'<div class="nc-rules nc-warning">{escape(missing or "No rules apply to this class.")}</div>'
+    warning = f'<div class="nc-rules nc-warning">{escape(missing)}</div>' if missing else ""
     if not rules:
-        return warning
+        return warning or '<div class="nc-rules nc-muted">No rules apply to this class.</div>'
     ordered = sorted(rules, key=lambda r: KIND_ORDER.get(r["kind"], len(KIND_ORDER)))
     rows = "".join(
         f'<tr><td class="nc-kind">{escape(r["kind"])}</td><td class="nc-sev nc-{escape(r["severity"])}">'
@@ -111,7 +111,7 @@ def rules_table(rules: list[dict], switched_off: bool = False, missing: str = ""
         for r in ordered)
     table = ('<table class="nc-rules"><thead><tr><th>kind</th><th>severity</th><th>rule</th></tr></thead>'
              f"<tbody>{rows}</tbody></table>")
-    return (warning if missing else "") + table
+    return warning + table
 
 
 def no_rules_warning(class_name: str, classes_with_rules) -> str:

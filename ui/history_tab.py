@@ -7,21 +7,32 @@ the app at once never see each other's images or history.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
-from assistant.verdict import DEFAULT_QUESTION
+from assistant.verdict import DEFAULT_QUESTION, score_in_words
 from retrieval.errors import NormalcyError
 from ui.chat_outputs import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
 from ui.inspector_queue import SERIAL
 from ui.markdown_text import literal
+from ui.operator_actions import feedback_words
 from ui.operator_errors import OPERATOR_ERRORS, Refused, warning
 
-COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
+COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns", "file", "feedback"]
+
+
+def line(past) -> dict:
+    """One row of the list: the logged summary, the score in words, the chosen file's name and the
+    standing (latest) feedback."""
+    given = past.feedback[-1] if past.feedback else None
+    return {**past.summary(), "score": score_in_words(past.verdict["anomaly_score"]),
+            "file": Path(past.record.get("source") or "").name,
+            "feedback": feedback_words(given["rating"], given.get("label")) if given else ""}
 
 
 class HistoryView:
@@ -33,9 +44,9 @@ class HistoryView:
         """This session's past inspections, newest first, and the picker to reopen one."""
         state = state or ChatState()
         past = self.inspector.history.list(state.owner_for(request))
-        rows = [[p.summary()[column] for column in COLUMNS] for p in past]
-        choices = [(f"{s['time']} · {s['class']} · {s['verdict']} {s['score']:.2f} · {s['id']}", s["id"])
-                   for s in (p.summary() for p in past)]
+        rows = [[line(p)[column] for column in COLUMNS] for p in past]
+        choices = [(f"{s['time']} · {s['file']} · {s['class']} · {s['verdict']} · {s['id']}", s["id"])
+                   for s in (line(p) for p in past)]
         return rows, gr.update(choices=choices, value=choices[0][1] if choices else None), state
 
     def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
@@ -100,7 +111,7 @@ def build_history_tab() -> SimpleNamespace:
     ui = SimpleNamespace()
     ui.refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
     ui.table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="history-table",
-                            column_widths=["18%", "14%", "14%", "9%", "9%", "12%", "8%"])
+                            column_widths=["13%", "10%", "9%", "8%", "14%", "9%", "5%", "14%", "18%"])
     with gr.Row():
         ui.pick = gr.Dropdown([], label="Inspection", scale=4, elem_id="history-pick")
         ui.reopen = gr.Button("Reopen", variant="primary", scale=1, elem_id="history-reopen")

@@ -30,6 +30,7 @@ class Roles:
                           "or leave a comment with your feedback.")
 
     def controls(self, request: gr.Request = None):
-        """Page load: what an operator may not use is hidden (the handlers refuse it anyway)."""
+        """Page load: what an operator may not use is hidden (the handlers refuse it anyway): accept-as-normal,
+        the rule form and its buttons; the read-only note shows instead."""
         engineer = self.of(request) == "engineer"
-        return gr.update(visible=engineer), gr.update(visible=engineer), gr.update(visible=engineer)
+        return (*(gr.update(visible=engineer) for _ in range(4)), gr.update(visible=not engineer))

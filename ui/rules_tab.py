@@ -99,7 +99,9 @@ def build_rules_tab(editor: RuleEditor, choices) -> SimpleNamespace:
     ui.class_name = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Class",
                                 elem_id="rules-class")
     ui.table = gr.HTML(elem_id="rules-table")
-    with gr.Group():
+    ui.read_only = gr.Markdown("Signed in as an operator: rules are read-only here; an engineer adds and edits "
+                               "them.", visible=False, elem_id="rules-read-only")
+    with gr.Group() as ui.form:
         ui.pick = gr.Dropdown([("(new rule)", NEW_RULE)], value=NEW_RULE, label="Operator rule",
                               elem_id="rule-pick")
         ui.text = gr.Textbox(label="Rule text", lines=2, elem_id="rule-text",

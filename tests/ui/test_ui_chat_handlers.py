@@ -56,7 +56,7 @@ def test_follow_up_streams_and_regenerate_replaces_the_last_answer(ui_inspector,
     steps, after = _send(handlers, text="which rule covers mortar?", state=last[2])
     chat, state = after[0], after[2]
     assert chat[-2] == {"role": "user", "content": "which rule covers mortar?"}
-    assert chat[-1]["content"].startswith("No language model is configured") and state.last_action == "ask"
+    assert chat[-1]["content"].startswith("Rules for the region") and state.last_action == "ask"
     again = list(handlers.regenerate(state, ALL_ON, 2, "heatmap"))[-1]
     assert len(again[0]) == len(chat) and len(state.inspection.turns) == 1
     assert _kinds(ui_inspector, state.inspection.id).count("retract") == 1

@@ -105,7 +105,8 @@ def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_res
     reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:alice"))
     chat, _, state, note, card, overlay, gallery, rules, raw, _, tabs, _ = reopened
     assert Image.open(chat[0]["content"][0]["path"]).size == mine.inspection.evidence.query.size
-    assert chat[-1]["content"] == literal(mine.inspection.turns[0][1])
+    text, crop = chat[-1]["content"]                  # "where?": the answer and its crop, drawn again
+    assert text == literal(mine.inspection.turns[0][1]) and Image.open(crop["path"]).size[0] >= 320
     assert json.loads(raw) == mine.record["verdict"] and "Reopened inspection" in note
     assert state.last_action == "ask"
     follow = _ask(restarted, images, state, "and now?")[-1]

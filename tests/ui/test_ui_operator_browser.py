@@ -60,6 +60,12 @@ def test_feedback_stands_once_and_the_report_carries_it(browser, served_app, ui_
                and r["label"] == "normal" and r["inspection"] == given[0]["inspection"]]
     assert not refused, "the contradicting feedback was not stored"
 
+    page.get_by_role("tab", name="History").click()
+    row = page.locator("#history-table tbody tr").first
+    for expected in (good_image.name, "PASS", "under the class limit", "verdict wrong, corrected label: defective"):
+        expect(row).to_contain_text(expected)
+    screenshots(page, "o3_history")
+    page.get_by_role("tab", name="Inspect").click()
     page.locator("#new-inspection").click()
     for button in BUTTONS:
         expect(page.locator(button)).to_be_disabled()

@@ -51,6 +51,8 @@ def test_an_operator_cannot_accept_or_edit_rules_even_over_the_api(browser, serv
     expect(page.locator("#rules-table")).to_contain_text("shipped (read-only)")
     expect(page.locator("#rule-save")).to_be_hidden()
     expect(page.locator("#rule-delete")).to_be_hidden()
+    expect(page.locator("#rule-text")).to_be_hidden()
+    expect(page.locator("#rules-read-only")).to_contain_text("rules are read-only here")
     screenshots(page, "r1_operator_rules_tab")
     context.close()
 
