@@ -178,7 +178,8 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick, overlay_styl
     ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
     ui.confirm.click(actions.confirm_accept, state, [ui.confirm_row, ui.accept_status, class_pick], **SERIAL)
     ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
-    ui.export.click(actions.export_report, [state, overlay_style], [ui.report, ui.feedback_status])
+    ui.export.click(actions.export_report, [state, overlay_style], [ui.report, ui.feedback_status]).then(
+        lambda report: gr.update(visible=bool(report)), ui.report, ui.report, api_visibility="private")
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,

@@ -125,4 +125,4 @@ class OperatorActions:
         self.report_dir.mkdir(parents=True, exist_ok=True)
         path = self.report_dir / f"normalcy-inspection-{inspection.id}.html"
         path.write_text(html, encoding="utf-8")
-        return gr.update(value=str(path), visible=True), gr.skip()
+        return str(path), gr.skip()

@@ -43,7 +43,7 @@ def crop(image, box, side: int = CROP_SIDE):
 
     x0, y0, x1, y1 = box
     piece = image.crop((max(0, x0 - 8), max(0, y0 - 8), min(image.width, x1 + 8), min(image.height, y1 + 8)))
-    factor = max(1, side // max(1, min(piece.size)))
+    factor = max(1, -(-side // max(1, min(piece.size))))           # rounded up: at least `side`
     return piece.resize((piece.width * factor, piece.height * factor), Image.Resampling.NEAREST)
 
 

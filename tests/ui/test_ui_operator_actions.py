@@ -63,7 +63,7 @@ def test_accept_as_normal_asks_first_then_adds_and_recalibrates(private_inspecto
 def test_the_report_is_self_contained_html(ui_inspector, defect_image, tmp_path, images):
     _, state = _inspect(ui_inspector, images, defect_image, "rep", text="is the <mortar> cracked?")
     _ask(ui_inspector, images, state, "where exactly?")
-    path = OperatorActions(ui_inspector, tmp_path).export_report(state)[0]["value"]
+    path = OperatorActions(ui_inspector, tmp_path).export_report(state)[0]
     html = open(path, encoding="utf-8").read()
     assert not re.search(r"https?://|src=\"(?!data:)|href=", html), "no external or relative URL"
     assert html.count("data:image/png;base64,") >= 2 + len(state.inspection.verdict.references)
