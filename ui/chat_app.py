@@ -156,8 +156,8 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
         loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete,
                                          rules_ui.read_only], api_visibility="private")
         for event in (loaded, *chat_events, reopened):     # the actions follow whether there is an inspection
-            event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status],
-                       api_visibility="private")
+            event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
+                                                     ops.label, ops.comment, ops.report], api_visibility="private")
     return app
 
 

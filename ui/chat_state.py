@@ -25,6 +25,7 @@ class ChatState:
     class_note: str = ""
     chat: list = field(default_factory=list)
     panel: object = None
+    actions_for: str | None = None      # the inspection the operator-action form was last set up for
 
     def owner_for(self, request) -> str:
         """This session's owner id (set on page load; a logged-in user name always wins)."""

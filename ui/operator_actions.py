@@ -84,12 +84,18 @@ class OperatorActions:
         return (feedback_words(given[-1]["rating"], given[-1].get("label")), given[-1]) if given else None
 
     def availability(self, state):
-        """The action buttons live only with an inspection; the status line shows its standing feedback."""
-        live = gr.update(interactive=getattr(state, "inspection", None) is not None)
+        """The action buttons live only with an inspection; the status line shows its standing feedback; when
+        the inspection changes (or ends), the correction, the comment and the last report are cleared."""
+        inspection = getattr(state, "inspection", None)
+        live = gr.update(interactive=inspection is not None)
         standing = self.standing(state)
-        status = (f"Feedback standing for inspection `{state.inspection.id}`: **{standing[0]}**." if standing
-                  else "")
-        return live, live, live, live, status
+        status = f"Feedback standing for inspection `{inspection.id}`: **{standing[0]}**." if standing else ""
+        current = inspection.id if inspection is not None else None
+        fresh = state is not None and current != state.actions_for
+        if fresh:
+            state.actions_for = current
+        reset = (NO_LABEL, "", gr.update(value=None, visible=False)) if fresh else (gr.skip(),) * 3
+        return live, live, live, live, status, *reset
 
     @in_line(lambda message: (gr.update(visible=False), message))
     def request_accept(self, state, request: gr.Request = None):

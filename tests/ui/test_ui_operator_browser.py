@@ -69,5 +69,8 @@ def test_feedback_stands_once_and_the_report_carries_it(browser, served_app, ui_
     page.locator("#new-inspection").click()
     for button in BUTTONS:
         expect(page.locator(button)).to_be_disabled()
+    expect(page.locator("#comment textarea")).to_have_value("")          # the form starts over
+    expect(page.locator("#report-file")).to_be_hidden()
+    expect(page.get_by_role("radio", name="no correction")).to_be_checked()
     screenshots(page, "o2_after_new")
     context.close()
