@@ -23,7 +23,7 @@ from assistant.home import Home
 from assistant.inspect_options import InspectOptions
 from assistant.inspection.class_threshold import ClassThresholds
 from assistant.inspection.evidence import Evidence, EvidenceGatherer
-from assistant.inspection.evidence_verdict import follow_up_answer
+from assistant.inspection import follow_up
 from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspection.patch_scorer import PatchScorer
 from assistant.inspection.time_limit import TimeLimit
@@ -103,8 +103,7 @@ class Inspector:
             self.reasoner.thresholds.background = True
 
     def model_id(self) -> str | None:
-        """The model that writes verdicts (not loading it): the given backend's name, the configured
-        preset or folder, or None in vision-only mode."""
+        """The model that writes verdicts (not loading it); None in vision-only mode."""
         if self._backend is not None:
             return self._backend.name
         return self.config.vlm.model
@@ -146,8 +145,7 @@ class Inspector:
         return HomeDoctor(self.workspace, self.scorer, self.thresholds, ModelThresholds(self.workspace, self.gatherer))
 
     @property
-    def reference_dir(self) -> Path:
-        """The folder of the references' stored copies (`SHA256.png`), for showing them."""
+    def reference_dir(self) -> Path:                # the references' stored copies (`SHA256.png`), to show them
         return self.home.references
 
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None) -> LoadedImage:
@@ -194,11 +192,12 @@ class Inspector:
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
         """A follow-up question, answered as a stream of text deltas, with the images still in context.
         A stream that breaks or is cancelled leaves no trace: neither in the model's history nor in the log."""
-        session = inspection.session
+        session, found = inspection.session, follow_up.answer(inspection.evidence, question, self.workspace.rules)
         if session is None:
-            pieces = iter([follow_up_answer(inspection.evidence, question, self.workspace.rules)])
-        else:
-            mark, noted, pieces = len(session.history), len(session.notes), session.ask_stream(question)
+            pieces = iter([found.text])
+        else:                                       # the model gets the evidence vision-only mode would answer with
+            asked = f"{question}\n\n{follow_up.FOR_THE_MODEL}\n{found.text}"
+            mark, noted, pieces = len(session.history), len(session.notes), session.ask_stream(asked)
         answer = []
         try:
             for piece in pieces:
@@ -261,6 +260,10 @@ class Inspector:
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"),
                                      options)
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
+
+    def follow_up_images(self, inspection: Inspection, question: str) -> list:
+        """Vision-only: (caption, image) pairs of a follow-up's evidence, a crop (where) or a side-by-side."""
+        return [] if inspection.session is not None else follow_up.images(inspection.evidence, question)
 
     def focus_crop(self, inspection: Inspection):
         """-> (box, crop): the region "look closer" asks about, zoomed as the model is shown it."""

@@ -89,6 +89,15 @@ class Verdict:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
+def score_in_words(anomaly_score: float) -> str:
+    """The score against the class limit (1.0), rounded once, for every place that shows it:
+    "23 % over the class limit", "41 % under the class limit" or "at the class limit"."""
+    percent = round((float(anomaly_score) - 1.0) * 100)
+    if percent == 0:
+        return "at the class limit"
+    return f"{abs(percent)} % {'over' if percent > 0 else 'under'} the class limit"
+
+
 def verdict_label(verdict: dict) -> str:
     """The one PASS / FAIL / NEEDS REVIEW / OUT OF DISTRIBUTION label of a verdict (its dict form)."""
     if verdict.get("status") == "needs_review":

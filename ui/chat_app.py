@@ -23,11 +23,14 @@ from ui.image_folder import ImageFolder
 from ui.inspector_queue import InspectorQueue
 from ui.login_throttle import LoginThrottle
 from ui.operator_actions import NO_LABEL, OperatorActions
+from ui.roles import Roles
 from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
 
 CSS = Path(__file__).with_name("chat_app.css").read_text(encoding="utf-8")
 CACHE_SWEEP = (600, 3600)   # every 10 min, Gradio's copies of uploads and shown files older than 1 h are deleted
 SESSION_IDLE_S = 1800       # a session's inspection untouched for 30 min is freed (History still reopens it)
+DISPLAY_STYLE = "all"       # the app starts on heatmap + limit contour + box, so the defect region is always drawn
+CHAT_HEIGHT = "clamp(200px, calc(100vh - 470px), 620px)"   # 1280×720: the message box shows without scrolling
 SESSIONS = 256              # at most this many sessions kept in memory; the least recently used goes first
 
 
@@ -36,9 +39,7 @@ def mode_notice(inspector) -> str:
     if model:
         return f"Model **`{model}`** reads the evidence and writes the verdict."
     return ("**Vision-only mode** — no language model is configured, so verdicts come from the visual evidence "
-            "alone (anomaly map, nearest references, rules). To add one, restart with "
-            "`normalcy serve --model PRESET_OR_PATH`; `normalcy models list` shows the presets and whether their "
-            "folders exist.")
+            "alone. To add one: `normalcy serve --model PRESET_OR_PATH` (`normalcy models list` shows the presets).")
 
 
 def browser_secret(home) -> str:
@@ -58,7 +59,7 @@ def _strategy_controls(defaults: InspectOptions, k: int) -> SimpleNamespace:
         ui.switches = gr.CheckboxGroup(list(SWITCHES), value=on, label="Evidence given to the model")
         ui.references = gr.Slider(0, k, value=min(defaults.reference_images, k), step=1,
                                   label="Reference images shown to the model")
-        ui.overlay_style = gr.Radio(list(STYLES), value=defaults.overlay_style, label="Overlay style")
+        ui.overlay_style = gr.Radio(list(STYLES), value=DISPLAY_STYLE, label="Overlay style")
     return ui
 
 
@@ -66,10 +67,10 @@ def _operator_controls() -> SimpleNamespace:
     ui = SimpleNamespace()
     with gr.Accordion("Operator actions", open=True, elem_id="operator"):
         with gr.Row():
-            ui.up = gr.Button("✓ Correct", size="sm", elem_id="thumbs-up")
-            ui.down = gr.Button("✗ Wrong", size="sm", elem_id="thumbs-down")
-            ui.accept = gr.Button("Accept as normal…", size="sm", elem_id="accept")
-            ui.export = gr.Button("Export report", size="sm", elem_id="export")
+            ui.up = gr.Button("✓ Correct", size="sm", elem_id="thumbs-up", interactive=False)
+            ui.down = gr.Button("✗ Wrong", size="sm", elem_id="thumbs-down", interactive=False)
+            ui.accept = gr.Button("Accept as normal…", size="sm", elem_id="accept", interactive=False)
+            ui.export = gr.Button("Export report", size="sm", elem_id="export", interactive=False)
         with gr.Row():
             ui.label = gr.Radio([NO_LABEL, "normal", "defective"], value=NO_LABEL, label="Correct label", scale=2)
             ui.comment = gr.Textbox(label="Comment", lines=1, scale=3, elem_id="comment")
@@ -90,8 +91,9 @@ def _chat_column(inspector) -> SimpleNamespace:
                                     elem_id="class-pick")
         ui.class_note = gr.Markdown(elem_id="class-note", container=True)
     ui.strategy = _strategy_controls(InspectOptions.from_config(inspector.config), inspector.config.retrieval.map.k)
-    ui.chatbot = gr.Chatbot(height=460, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
+    ui.chatbot = gr.Chatbot(height=CHAT_HEIGHT, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
                             placeholder="Upload, drop or paste an image of a part below.")
+    ui.error = gr.Markdown(visible=False, elem_id="chat-error", elem_classes=["nc-error"])
     ui.message = gr.MultimodalTextbox(file_types=["image"], file_count="single", sources=["upload"],
                                       placeholder="Drop, paste or attach an image of the part, or ask a follow-up…",
                                       show_label=False, elem_id="message")
@@ -117,13 +119,15 @@ def _evidence_column() -> SimpleNamespace:
     return ui
 
 
-def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
+def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str] | None = None) -> gr.Blocks:
     """The Gradio app over `inspector` (not launched). Images shown and reports exported are written under
-    `work_dir` (default: a new temp folder; Gradio serves files from the system temp folder)."""
+    `work_dir` (default: a new temp folder; Gradio serves files from the system temp folder). roles: each
+    login's role (ui/roles.py); none: one local user, an engineer."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
-    images, queue = ImageFolder(work_dir / "images"), InspectorQueue()
-    chat, history, editor = ChatHandlers(inspector, images, queue), HistoryView(inspector, images), RuleEditor(inspector)
-    actions = OperatorActions(inspector, work_dir / "reports")
+    images, who, queue = ImageFolder(work_dir / "images"), Roles(roles), InspectorQueue()
+    chat, history = ChatHandlers(inspector, images, queue), HistoryView(inspector, images)
+    editor = RuleEditor(inspector, who)
+    actions = OperatorActions(inspector, work_dir / "reports", who)
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
         state = gr.State(None, time_to_live=SESSION_IDLE_S)
@@ -132,7 +136,7 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
         gr.Markdown(mode_notice(inspector), elem_id="mode-notice")
         with gr.Tabs(selected="inspect") as tabs:
             with gr.Tab("Inspect", id="inspect"):
-                with gr.Row(equal_height=False):
+                with gr.Row(equal_height=False, elem_id="inspect-row"):
                     with gr.Column(scale=5, min_width=420):
                         left = _chat_column(inspector)
                     with gr.Column(scale=4, min_width=340, elem_id="evidence-panel"):
@@ -142,32 +146,40 @@ def create_app(inspector, *, work_dir: Path | None = None) -> gr.Blocks:
             with gr.Tab("History", id="history") as history_tab:
                 history_ui = build_history_tab()
         outputs = [left.chatbot, left.message, state, left.class_note, right.card, right.overlay, right.gallery,
-                   right.rules, right.raw]
-        app.load(chat.start_session, browser_id, [state, browser_id, left.class_pick], api_visibility="private")
-        _wire_chat(chat, left, state, outputs)
-        _wire_operator(actions, left.operator, state, left.class_pick, queue)
+                   right.rules, right.raw, left.error]
+        loaded = app.load(chat.start_session, browser_id, [state, browser_id, left.class_pick],
+                          api_visibility="private")
+        chat_events = _wire_chat(chat, left, state, outputs)
+        _wire_operator(actions, left.operator, state, left.class_pick, left.strategy.overlay_style, queue)
         wire_rules_tab(editor, rules_ui, rules_tab, queue)
-        wire_history_tab(history, history_ui, history_tab, state, outputs, tabs, queue)
+        reopened = wire_history_tab(history, history_ui, history_tab, state, outputs, tabs, queue)
+        ops = left.operator
+        loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete,
+                                         rules_ui.read_only], api_visibility="private")
+        for event in (loaded, *chat_events, reopened):     # the actions follow whether there is an inspection
+            event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
+                                                     ops.label, ops.comment, ops.report], api_visibility="private")
     return app
 
 
-def _wire_chat(chat: ChatHandlers, left, state, outputs) -> None:
+def _wire_chat(chat: ChatHandlers, left, state, outputs) -> list:
+    """-> the events that can start or end an inspection."""
     strategy = [left.strategy.switches, left.strategy.references, left.strategy.overlay_style]
-    left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs)
-    left.look.click(chat.queue.serial(chat.look_closer), state, outputs)
-    left.regenerate.click(chat.queue.serial(chat.regenerate), [state, *strategy], outputs)
-    left.new.click(chat.new_inspection, state, outputs)
     left.strategy.overlay_style.change(chat.show_overlay, [left.strategy.overlay_style, state], outputs[5])
+    left.look.click(chat.queue.serial(chat.look_closer), state, outputs)
+    return [left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs),
+            left.regenerate.click(chat.queue.serial(chat.regenerate), [state, *strategy], outputs),
+            left.new.click(chat.new_inspection, state, outputs)]
 
 
-def _wire_operator(actions: OperatorActions, ui, state, class_pick, queue: InspectorQueue) -> None:
+def _wire_operator(actions: OperatorActions, ui, state, class_pick, overlay_style, queue: InspectorQueue) -> None:
     ui.up.click(actions.thumbs_up, [ui.label, ui.comment, state], ui.feedback_status)
     ui.down.click(actions.thumbs_down, [ui.label, ui.comment, state], ui.feedback_status)
     ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
     ui.confirm.click(queue.serial(actions.confirm_accept), state, [ui.confirm_row, ui.accept_status, class_pick])
     ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
-    ui.export.click(actions.export_report, state, ui.report).success(
-        lambda: gr.update(visible=True), None, ui.report, api_visibility="private")
+    ui.export.click(actions.export_report, [state, overlay_style], [ui.report, ui.feedback_status]).then(
+        lambda report: gr.update(visible=bool(report)), ui.report, ui.report, api_visibility="private")
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,

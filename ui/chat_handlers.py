@@ -1,24 +1,27 @@
 """The chat's handlers: inspect an image, ask follow-ups, look closer, regenerate, start over.
 
 Each is a thin adapter over the injected `Inspector`: it turns the chat input into a call and the result
-into component values. Every chat handler returns (or yields) the same outputs, in this order: chatbot,
-message box, session state, class note, then the evidence panel (card, overlay, gallery, rules, raw JSON).
-`gr.skip()` leaves a component as it is.
+into component values (in the order of `ui.chat_outputs`). An operator error shows on the error line and
+leaves the last good result in place (`kept_on_error`).
 """
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
 from assistant.verdict import DEFAULT_QUESTION
+from retrieval.errors import NormalcyError
+from ui.chat_outputs import chat_outputs, kept_on_error
 from ui.chat_state import ChatState
-from ui.evidence_panel import PanelValues, empty_panel, for_display, gathering_card, panel_for, verdict_message
+from ui.evidence_panel import (PanelValues, empty_panel, for_display, gathering_card, no_rules_warning, panel_for,
+                               verdict_message)
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import Refused, shown_to_operator
 
 SWITCHES = ("class context", "rules", "overlay")
 AUTO_CLASS = "auto"
@@ -30,13 +33,6 @@ def options_from(switches, reference_count, overlay_style) -> InspectOptions:
     return InspectOptions(class_context="class context" in on, rules="rules" in on,
                           reference_images=int(reference_count or 0), overlay="overlay" in on,
                           overlay_style=overlay_style or "heatmap")
-
-
-def chat_outputs(state, note=None, panel: PanelValues | None = None, clear_message=False) -> tuple:
-    """The chat outputs: the session's transcript (kept in its state, never taken from the client)."""
-    message = None if clear_message else gr.skip()
-    panel_values = panel.as_tuple() if panel is not None else (gr.skip(),) * 5
-    return (list(state.chat), message, state, gr.skip() if note is None else note, *panel_values)
 
 
 def class_choices(inspector) -> list[tuple[str, str]]:
@@ -62,10 +58,12 @@ class ChatHandlers:
         return state, browser_id, gr.update(choices=class_choices(self.inspector))
 
     def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
+        with_rules = {rule.class_name for rule in self.inspector.rule_book.list()}
+        missing = "" if evidence.class_name in with_rules else no_rules_warning(evidence.class_name, with_rules)
         return panel_for(evidence, verdict, options, self.images, self.inspector.reference_dir,
-                         self.inspector.model_id())
+                         self.inspector.model_id(), missing)
 
-    @shown_to_operator
+    @kept_on_error
     def send_message(self, message, state, class_choice, switches, reference_count, overlay_style,
                      request: gr.Request = None):
         """An image starts a new inspection (its text is the question); text alone is a follow-up. Wired
@@ -79,27 +77,38 @@ class ChatHandlers:
         elif state.inspection is not None and text:
             with self.queue.lock:
                 yield from self._ask(text, state)
+        elif not text:
+            yield chat_outputs(state)             # an empty send (e.g. the browser refused the file): nothing to do
         else:
-            raise gr.Error("Upload, drop or paste an image of the part first; then ask follow-up questions.")
+            raise Refused("Attach an image of the part first (drop, paste or the clip button), then ask "
+                          "follow-up questions about it.")
 
     def _inspect(self, path, question, state, class_choice, options, request):
-        state.clear()
-        state.chat = [{"role": "user", "content": [{"path": path}, literal(question or DEFAULT_QUESTION)]}]
-        yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True)
-        query = self.inspector.load(path)          # read, size-checked and decoded outside the lock
+        """The new inspection replaces the session's only once its verdict is in; until then (and when the
+        file cannot be read) the last good one stays."""
+        chat = [{"role": "user", "content": [{"path": path}, literal(question or DEFAULT_QUESTION)]}]
+        yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True, chat=chat)
+        try:
+            query = self.inspector.load(path)          # read, size-checked and decoded outside the lock
+        except NormalcyError as exc:
+            raise type(exc)(named_as_chosen(str(exc), path)) from None
         with self.queue.lock:
-            yield from self._gather_and_conclude(query, question, state, class_choice, options, request)
+            yield from self._gather_and_conclude(path, query, question, state, chat, class_choice, options, request)
 
-    def _gather_and_conclude(self, query, question, state, class_choice, options, request):
-        class_name, note = self.pick_class(query, class_choice)
-        evidence = self.inspector.gather(query, class_name, question, options)
-        state.chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})
-        yield chat_outputs(state, note, self.panel(evidence, None, options))
+    def _gather_and_conclude(self, path, query, question, state, chat, class_choice, options, request):
+        try:
+            class_name, note = self.pick_class(query, class_choice)
+            evidence = self.inspector.gather(query, class_name, question, options)
+        except NormalcyError as exc:
+            raise type(exc)(named_as_chosen(str(exc), path)) from None
+        chat.append({"role": "assistant", "content": f"{note}\n\nEvidence gathered; reading it…"})
+        yield chat_outputs(state, note, self.panel(evidence, None, options), chat=chat)
         inspection = self.inspector.conclude(evidence, question, options=options, owner=state.owner_for(request))
         record = inspection.record
         state.start(inspection, record, options, note)
-        state.chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
-        yield chat_outputs(state, note, self.panel(evidence, record["verdict"], options))
+        chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
+        state.chat, state.panel = chat, self.panel(evidence, record["verdict"], options)
+        yield chat_outputs(state, note, state.panel)
 
     def pick_class(self, source, class_choice) -> tuple[str, str]:
         """(class, note): the chosen class, or for "auto" the nearest class by image embedding."""
@@ -116,11 +125,13 @@ class ChatHandlers:
             answer += delta
             state.chat[-1] = {"role": "assistant", "content": literal(answer)}
             yield chat_outputs(state, clear_message=True)
-        if not answer:
-            state.chat[-1] = {"role": "assistant", "content": "(no answer)"}
+        shown = [{"path": self.images.publish(picture)} for _, picture in
+                 self.inspector.follow_up_images(state.inspection, question)]
+        if shown or not answer:
+            state.chat[-1] = {"role": "assistant", "content": [literal(answer) if answer else "(no answer)", *shown]}
             yield chat_outputs(state, clear_message=True)
 
-    @shown_to_operator
+    @kept_on_error
     def look_closer(self, state):
         """Zoom into the hottest region and ask about it; the crop joins the chat (and the model's context)."""
         yield from self._look(state)
@@ -136,7 +147,7 @@ class ChatHandlers:
         state.last_action = "look"
         yield chat_outputs(state)
 
-    @shown_to_operator
+    @kept_on_error
     def regenerate(self, state, switches, reference_count, overlay_style, request: gr.Request = None):
         """Re-run the last answer, or the verdict (re-gathered with the current switches)."""
         inspection = _current(state)
@@ -153,7 +164,8 @@ class ChatHandlers:
         first = state.chat[:1]
         state.start(new, record, options, state.class_note)
         state.chat = first + [{"role": "assistant", "content": verdict_message(record["verdict"], state.class_note)}]
-        yield chat_outputs(state, panel=self.panel(evidence, record["verdict"], options))
+        state.panel = self.panel(evidence, record["verdict"], options)
+        yield chat_outputs(state, panel=state.panel)
 
     def new_inspection(self, state):
         """Start over: an empty chat and panel (the finished inspection stays in History)."""
@@ -171,5 +183,14 @@ class ChatHandlers:
 
 def _current(state):
     if state is None or state.inspection is None:
-        raise gr.Error("There is no inspection in this session yet; upload an image of a part first.")
+        raise Refused("There is no inspection in this session yet; attach an image of a part first.")
     return state.inspection
+
+
+def named_as_chosen(message: str, path) -> str:
+    """An error about an uploaded file names the file the operator chose, not the server's copy of it
+    (Gradio keeps the chosen name as the copy's file name)."""
+    name = Path(str(path)).name
+    for copy in sorted({str(Path(str(path)).resolve()), str(path)}, key=len, reverse=True):
+        message = message.replace(copy, name)
+    return message

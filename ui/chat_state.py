@@ -14,6 +14,7 @@ class ChatState:
     record: its run-log record (provenance for the report). options: the `InspectOptions` it ran with.
     last_action: what Regenerate re-runs — "verdict", "ask" or "look". class_note: how the class was chosen.
     chat: the transcript shown in the chatbot (kept here, so a client cannot send back an altered one).
+    panel: the evidence panel (`PanelValues`) of the last good result, put back when a request fails.
     """
 
     owner: str | None = None
@@ -23,6 +24,8 @@ class ChatState:
     last_action: str | None = None
     class_note: str = ""
     chat: list = field(default_factory=list)
+    panel: object = None
+    actions_for: str | None = None      # the inspection the operator-action form was last set up for
 
     def owner_for(self, request) -> str:
         """This session's owner id (set on page load; a logged-in user name always wins)."""
@@ -39,5 +42,5 @@ class ChatState:
         self.last_action, self.class_note = "verdict", class_note
 
     def clear(self) -> None:
-        self.inspection = self.record = self.options = None
+        self.inspection = self.record = self.options = self.panel = None
         self.last_action, self.class_note, self.chat = None, "", []

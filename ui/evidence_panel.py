@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from assistant.verdict import verdict_label
+from assistant.verdict import score_in_words, verdict_label
 from ui.markdown_text import literal
 
 DISPLAY_MIN_SIDE = 320
+LABEL_CSS = {"PASS": "nc-pass", "FAIL": "nc-fail", "NEEDS REVIEW": "nc-review", "OUT OF DISTRIBUTION": "nc-ood"}
+KIND_ORDER = {"defect": 0, "normality": 1, "accepted_noise": 2}     # rules panel: defects first
 STATUS_WORDS = {"ok": "model verdict", "unparsed": "model answer unreadable, decided from the evidence",
                 "vision_only": "vision-only (no language model)",
                 "needs_review": "model and evidence disagree: held for review",
@@ -64,19 +66,23 @@ def empty_card() -> str:
 
 
 def verdict_card(verdict: dict) -> str:
-    """PASS/FAIL, the score against the class threshold, who decided, and the reasoning."""
+    """PASS / FAIL / OUT OF DISTRIBUTION / NEEDS REVIEW, the score in words, who decided and the region.
+    The reasoning is in the chat, once; the card stays short."""
     label = verdict_label(verdict)
-    css = {"PASS": "nc-pass", "NEEDS REVIEW": "nc-review", "OUT OF DISTRIBUTION": "nc-review"}.get(label, "nc-fail")
-    score = float(verdict["anomaly_score"])
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
-    box = f" · region {verdict['defect_box']}" if verdict.get("defect_box") else ""
-    reasoning = "<br>".join(escape(line) for line in str(verdict["reasoning"]).splitlines())
-    return (f'<div class="nc-card {css}"><div class="nc-label">{label}</div>'
-            f'<div class="nc-score">score <b>{score:.2f}</b> × threshold '
-            f'(1.00 = threshold {float(verdict["threshold"]):.4g}; {"below" if score < 1 else "at or above"})</div>'
-            f'<div class="nc-meta">{escape(verdict["class_name"])} · {escape(decided)}{model}{box}</div>'
-            f'{_review_lines(verdict)}<div class="nc-reasoning">{reasoning}</div></div>')
+    region = region_words(verdict.get("defect_box"))
+    return (f'<div class="nc-card {LABEL_CSS.get(label, "nc-fail")}"><div class="nc-label">{label}</div>'
+            f'<div class="nc-score"><b>{escape(score_in_words(verdict["anomaly_score"]))}</b> '
+            f'of {escape(verdict["class_name"])}</div>'
+            f'<div class="nc-meta">{escape(decided)}{model} · {escape(region)}</div>{_review_lines(verdict)}</div>')
+
+
+def region_words(box) -> str:
+    if not box:
+        return "no defect region"
+    x0, y0, x1, y1 = box
+    return f"region x {x0}-{x1}, y {y0}-{y1} px ({x1 - x0}×{y1 - y0} px)"
 
 
 def _review_lines(verdict: dict) -> str:
@@ -90,17 +96,31 @@ def _review_lines(verdict: dict) -> str:
     return "".join(f'<div class="nc-meta">{line}</div>' for line in lines)
 
 
-def rules_table(rules: list[dict], switched_off: bool = False) -> str:
-    """The applicable rules (kind, severity, text), most relevant first."""
+def rules_table(rules: list[dict], switched_off: bool = False, missing: str = "") -> str:
+    """The applicable rules (kind, severity, text): defects first, then by relevance. `missing`: the warning
+    to show above them when the class has no rules of its own (see `no_rules_warning`)."""
+    if switched_off:
+        return '<div class="nc-rules nc-muted">Rules were switched off for this inspection.</div>'
+    warning = f'<div class="nc-rules nc-warning">{escape(missing)}</div>' if missing else ""
     if not rules:
-        why = "Rules were switched off for this inspection." if switched_off else "No rules apply to this class."
-        return f'<div class="nc-rules nc-muted">{why}</div>'
+        return warning or '<div class="nc-rules nc-muted">No rules apply to this class.</div>'
+    ordered = sorted(rules, key=lambda r: KIND_ORDER.get(r["kind"], len(KIND_ORDER)))
     rows = "".join(
         f'<tr><td class="nc-kind">{escape(r["kind"])}</td><td class="nc-sev nc-{escape(r["severity"])}">'
         f'{escape(r["severity"])}</td><td>{escape(r["text"])}<div class="nc-muted">{escape(r["id"])}</div></td></tr>'
-        for r in rules)
-    return ('<table class="nc-rules"><thead><tr><th>kind</th><th>severity</th><th>rule</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+        for r in ordered)
+    table = ('<table class="nc-rules"><thead><tr><th>kind</th><th>severity</th><th>rule</th></tr></thead>'
+             f"<tbody>{rows}</tbody></table>")
+    return warning + table
+
+
+def no_rules_warning(class_name: str, classes_with_rules) -> str:
+    """What to say when `class_name` has no rules of its own: which classes do, when their names are close."""
+    close = sorted(c for c in set(classes_with_rules) if c != "*" and (c.startswith(class_name)
+                                                                        or class_name.startswith(c)))
+    hint = f" Rules exist for {', '.join(close)}: copy the ones that fit." if close else ""
+    return (f"⚠ The class {class_name} has no rules of its own, so verdicts rest on the images alone.{hint} "
+            "Add rules in the Rules tab.")
 
 
 def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: int | None, images) -> list[tuple]:
@@ -112,7 +132,7 @@ def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: i
         if not path.is_file():
             continue
         picture = images.publish_file(path, f"reference-{ref['sha256']}.png")
-        caption = f"#{rank} {Path(ref['path']).name} · distance {float(ref['distance'] or 0):.3f}"
+        caption = f"#{rank} {Path(ref['path']).stem} · d {float(ref['distance'] or 0):.2f}"
         if shown_to_model is not None and rank <= shown_to_model:
             caption += " · shown to model"
         items.append((picture, caption))
@@ -120,15 +140,18 @@ def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: i
 
 
 def verdict_message(verdict: dict, class_note: str = "") -> str:
-    """The verdict as a chat message (Markdown; the class name and the reasoning shown as text)."""
+    """The verdict as a chat message (Markdown; the class name and the reasoning shown as text). The notice
+    "no language model is configured" is left out: the page says it once, at the top."""
     label = verdict_label(verdict)
-    status = STATUS_WORDS.get(verdict["status"], verdict["status"])
-    score = float(verdict["anomaly_score"])
-    head = f"**{label}** — score {score:.2f} × the {literal(verdict['class_name'])} threshold ({status})"
-    return "\n".join([class_note, head, "", literal(verdict["reasoning"])]).strip()
+    head = f"**{label}** — {score_in_words(verdict['anomaly_score'])} of {literal(verdict['class_name'])}"
+    reasoning = str(verdict["reasoning"])
+    if verdict["status"] == "vision_only" and verdict.get("notice"):
+        reasoning = reasoning.replace(verdict["notice"], "").strip()
+    return "\n".join([class_note, head, "", literal(reasoning)]).strip()
 
 
-def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Path, model: str | None) -> PanelValues:
+def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Path, model: str | None,
+              missing_rules: str = "") -> PanelValues:
     """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options;
     images are published to `images` (an `ImageFolder`) and given as paths."""
     references = [r.to_dict() for r in evidence.references]
@@ -136,7 +159,7 @@ def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Pa
     card = verdict_card(verdict) if verdict else pending_card(evidence.class_name, len(references))
     overlay = images.publish(for_display(evidence.overlay(options.overlay_style)))
     return PanelValues(card, overlay, gallery_items(references, reference_dir, shown, images),
-                       rules_table([r.to_dict() for r in evidence.rules], not options.rules), verdict)
+                       rules_table([r.to_dict() for r in evidence.rules], not options.rules, missing_rules), verdict)
 
 
 def empty_panel(card: str | None = None) -> PanelValues:

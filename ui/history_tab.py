@@ -7,21 +7,32 @@ the app at once never see each other's images or history.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 
 from assistant.inspect_options import InspectOptions
-from assistant.verdict import DEFAULT_QUESTION
+from assistant.verdict import DEFAULT_QUESTION, score_in_words
 from retrieval.errors import NormalcyError
-from ui.chat_handlers import chat_outputs
+from ui.chat_outputs import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
-from ui.operator_errors import shown_to_operator
+from ui.operator_actions import feedback_words
+from ui.operator_errors import OPERATOR_ERRORS, Refused, warning
 
-COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns"]
+COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns", "file", "feedback"]
+
+
+def line(past) -> dict:
+    """One row of the list: the logged summary, the score in words, the chosen file's name and the
+    standing (latest) feedback."""
+    given = past.feedback[-1] if past.feedback else None
+    return {**past.summary(), "score": score_in_words(past.verdict["anomaly_score"]),
+            "file": Path(past.record.get("source") or "").name,
+            "feedback": feedback_words(given["rating"], given.get("label")) if given else ""}
 
 
 class HistoryView:
@@ -33,18 +44,24 @@ class HistoryView:
         """This session's past inspections, newest first, and the picker to reopen one."""
         state = state or ChatState()
         past = self.inspector.history.list(state.owner_for(request))
-        rows = [[p.summary()[column] for column in COLUMNS] for p in past]
-        choices = [(f"{s['time']} · {s['class']} · {s['verdict']} {s['score']:.2f} · {s['id']}", s["id"])
-                   for s in (p.summary() for p in past)]
+        rows = [[line(p)[column] for column in COLUMNS] for p in past]
+        choices = [(f"{s['time']} · {s['file']} · {s['class']} · {s['verdict']} · {s['id']}", s["id"])
+                   for s in (line(p) for p in past)]
         return rows, gr.update(choices=choices, value=choices[0][1] if choices else None), state
 
-    @shown_to_operator
     def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
         """Load a past inspection into the chat: its image, overlay, verdict and turns as logged; its evidence
-        is re-gathered from the stored image for follow-ups (if that fails, it opens read-only, saying why)."""
-        if not inspection_id:
-            raise gr.Error("Pick an inspection from the list first.")
+        is re-gathered from the stored image for follow-ups (if that fails, it opens read-only, saying why).
+        An operator error shows on this tab's error line; the chat keeps the inspection it had."""
         state = state or ChatState()
+        try:
+            return (*self._reopen(inspection_id, state, request), gr.update(value="", visible=False))
+        except OPERATOR_ERRORS as exc:
+            return (*(gr.skip(),) * (len(chat_outputs(state)) + 1), gr.update(value=warning(exc), visible=True))
+
+    def _reopen(self, inspection_id, state, request):
+        if not inspection_id:
+            raise Refused("Pick an inspection from the list first.")
         owner = state.owner_for(request)
         past = self.inspector.history.get(inspection_id, owner)
         record, note = past.record, f"Reopened inspection {literal(inspection_id)} from {literal(past.record['time'])}"
@@ -56,19 +73,26 @@ class HistoryView:
         options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
         state.start(inspection, record, options, note)
         state.last_action = "ask" if past.turns else "verdict"
-        state.chat = self._chat(record, past.turns, note)
-        panel = self._panel(record, options)
-        return (*chat_outputs(state, note, panel, clear_message=True), gr.Tabs(selected="inspect"))
+        state.chat = self._chat(record, past.turns, note, inspection)
+        state.panel = self._panel(record, options)
+        return (*chat_outputs(state, note, state.panel, clear_message=True), gr.Tabs(selected="inspect"))
 
     def _logged_image(self, sha256: str) -> dict:
         return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
 
-    def _chat(self, record, turns, note) -> list[dict]:
+    def _chat(self, record, turns, note, inspection=None) -> list[dict]:
+        """The logged chat; with the re-gathered `inspection`, the look-closer crops and the follow-ups' images
+        are drawn again (from the same evidence, so they are the ones first shown)."""
         question = record.get("question") or DEFAULT_QUESTION
         chat = [{"role": "user", "content": [self._logged_image(record["image"]), literal(question)]},
                 {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
         for asked, answer in turns:
-            chat += [{"role": "user", "content": literal(asked)}, {"role": "assistant", "content": literal(answer)}]
+            looked = asked.lower().startswith(("look closer", "[look closer")) and inspection is not None
+            crop = [{"path": self.images.publish(self.inspector.focus_crop(inspection)[1])}] if looked else []
+            shown = [] if looked or inspection is None else [
+                {"path": self.images.publish(image)} for _, image in self.inspector.follow_up_images(inspection, asked)]
+            chat += [{"role": "user", "content": [*crop, literal(asked)] if crop else literal(asked)},
+                     {"role": "assistant", "content": [literal(answer), *shown] if shown else literal(answer)}]
         return chat
 
     def _panel(self, record, options) -> PanelValues:
@@ -87,16 +111,18 @@ def build_history_tab() -> SimpleNamespace:
     ui = SimpleNamespace()
     ui.refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
     ui.table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="history-table",
-                            column_widths=["18%", "14%", "14%", "9%", "9%", "12%", "8%"])
+                            column_widths=["13%", "10%", "9%", "8%", "14%", "9%", "5%", "14%", "18%"])
     with gr.Row():
         ui.pick = gr.Dropdown([], label="Inspection", scale=4, elem_id="history-pick")
         ui.reopen = gr.Button("Reopen", variant="primary", scale=1, elem_id="history-reopen")
+    ui.error = gr.Markdown(visible=False, elem_id="history-error", elem_classes=["nc-error"])
     return ui
 
 
 def wire_history_tab(view: HistoryView, ui: SimpleNamespace, tab, state, chat_components, tabs,
-                     queue: InspectorQueue) -> None:
+                     queue: InspectorQueue):
+    """-> the reopen event."""
     listing = dict(fn=view.list_history, inputs=state, outputs=[ui.table, ui.pick, state])
     ui.refresh.click(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.reopen.click(queue.serial(view.reopen_inspection), [ui.pick, state], [*chat_components, tabs])
+    return ui.reopen.click(queue.serial(view.reopen_inspection), [ui.pick, state], [*chat_components, tabs, ui.error])

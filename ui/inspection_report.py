@@ -11,7 +11,8 @@ import json
 from html import escape
 from pathlib import Path
 
-from assistant.verdict import DEFAULT_QUESTION, verdict_label
+from assistant.verdict import DEFAULT_QUESTION, score_in_words, verdict_label
+from ui.evidence_panel import region_words
 
 MAX_SIDE = 768
 CSS = """
@@ -19,7 +20,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 padding:0 1rem;line-height:1.45}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #e5e7eb}
 .label{display:inline-block;padding:.15rem .7rem;border-radius:.4rem;font-weight:700;color:#fff}
-.PASS{background:#15803d} .FAIL{background:#b91c1c}
+.PASS{background:#15803d} .FAIL{background:#b91c1c} .NEEDS{background:#b45309} .OUT{background:#6d28d9}
 table{border-collapse:collapse;width:100%;font-size:.9rem} td,th{border:1px solid #e5e7eb;padding:.3rem .5rem;
 text-align:left;vertical-align:top} th{background:#f9fafb}
 figure{display:inline-block;margin:.3rem;text-align:center;font-size:.8rem;max-width:15rem}
@@ -47,17 +48,28 @@ def _rows(pairs) -> str:
     return "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in pairs)
 
 
-def _provenance(record: dict, verdict: dict) -> str:
+def _provenance(record: dict, verdict: dict, file_name: str, feedback: dict | None) -> str:
     label = verdict_label(verdict)
-    pairs = [("inspection", record["id"]), ("time", record["time"]), ("class", verdict["class_name"]),
-             ("anomaly score", f"{float(verdict['anomaly_score']):.3f} x threshold (1.0 = threshold)"),
-             ("threshold (map score)", verdict["threshold"]), ("map score", verdict["map_score"]),
+    score = float(verdict["anomaly_score"])
+    pairs = [("inspection", record["id"]), ("time", record["time"]), ("file", file_name or "(not known)"),
+             ("class", verdict["class_name"]), ("score", f"{score_in_words(score)} (anomaly score {score:.2f})"),
+             ("class limit (map score)", verdict["threshold"]), ("map score", verdict["map_score"]),
              ("status", verdict["status"]), ("model", verdict.get("model") or "none (vision-only)"),
              ("encoder", record.get("encoder", "")), ("config hash", record.get("config_hash", "")),
-             ("image sha256", verdict["image_sha256"]), ("defect box", verdict.get("defect_box"))]
+             ("image sha256", verdict["image_sha256"]), ("defect region", region_words(verdict.get("defect_box"))),
+             *_feedback_rows(feedback)]
     if record.get("options"):
         pairs.append(("options", json.dumps(record["options"], sort_keys=True)))
-    return f'<p><span class="label {label}">{label}</span></p><table>{_rows(pairs)}</table>'
+    return f'<p><span class="label {label.split()[0]}">{label}</span></p><table>{_rows(pairs)}</table>'
+
+
+def _feedback_rows(feedback: dict | None) -> list[tuple[str, str]]:
+    """The inspection's standing feedback (the latest the operator gave)."""
+    if not feedback:
+        return [("operator feedback", "none given")]
+    rating = "verdict correct" if feedback["rating"] == "up" else "verdict wrong"
+    label = f", corrected label: {feedback['label']}" if feedback.get("label") else ""
+    return [("operator feedback", rating + label), ("operator comment", feedback.get("comment") or "(none)")]
 
 
 def _references(verdict: dict, reference_dir: Path) -> str:
@@ -90,13 +102,20 @@ def _turns(question: str | None, verdict: dict, turns) -> str:
     return "".join(parts)
 
 
-def render_report(inspection, record: dict, reference_dir: Path, overlay_style: str = "all") -> str:
-    """The report of an inspection (with its evidence) and its run-log record, as one HTML string."""
+def render_report(inspection, record: dict, reference_dir: Path, overlay_style: str = "all", *,
+                  feedback: dict | None = None, crop=None) -> str:
+    """The report of an inspection (with its evidence) and its run-log record, as one HTML string; `feedback`:
+    its standing feedback record; `crop`: (box, image) of the look-closer region, shown when it was looked at."""
     verdict = inspection.verdict.to_dict()
     evidence = inspection.evidence
-    images = _figure(evidence.query.image, "inspected image") + _figure(evidence.overlay(overlay_style),
-                                                                      f"anomaly overlay ({overlay_style})")
-    body = [f"<h1>Normalcy inspection {escape(inspection.id)}</h1>", _provenance(record, verdict),
+    source = record.get("source") or evidence.query.path        # the file the operator chose (its name)
+    file_name = Path(source).name if source else ""
+    images = _figure(evidence.query.image, f"inspected image {file_name}".strip()) + _figure(
+        evidence.overlay(overlay_style), f"anomaly overlay ({overlay_style})")
+    looked = any(q.lower().startswith(("look closer", "[look closer")) for q, _ in inspection.turns)
+    if crop is not None and looked:
+        images += _figure(crop[1], f"look closer: {region_words(crop[0])}")
+    body = [f"<h1>Normalcy inspection {escape(inspection.id)}</h1>", _provenance(record, verdict, file_name, feedback),
             "<h2>Images</h2>", images, "<h2>Nearest normal references</h2>", _references(verdict, reference_dir),
             "<h2>Rules</h2>", _rules(verdict), "<h2>Conversation</h2>",
             _turns(inspection.question, verdict, inspection.turns),

@@ -1,5 +1,9 @@
 """What the operator does with a finished inspection: rate it (with a correction), accept the image as
-normal (after an explicit confirmation), export it as a self-contained HTML report."""
+normal (after an explicit confirmation), export it as a self-contained HTML report.
+
+The buttons are live only while the session has an inspection (`availability`), and every handler checks
+again on the server. An inspection has one standing feedback: the latest one given, which the status
+line names (and says what it replaced); a correction that contradicts the rating is refused."""
 
 from __future__ import annotations
 
@@ -7,31 +11,54 @@ from pathlib import Path
 
 import gradio as gr
 
+from assistant.verdict import verdict_label
+from retrieval.errors import NormalcyError
 from ui.chat_handlers import class_choices
 from ui.inspection_report import render_report
 from ui.markdown_text import literal
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import Refused, in_line
+from ui.roles import Roles
 
 NO_LABEL = "no correction"
 
 
+def feedback_words(rating: str, label: str | None) -> str:
+    words = "verdict correct" if rating == "up" else "verdict wrong"
+    return f"{words}, corrected label: {literal(label)}" if label else words
+
+
+def check_consistent(rating: str, label: str | None, verdict: str) -> None:
+    """Refuse feedback that contradicts itself: "wrong, really normal" on a PASS, "correct, really defective" on
+    a PASS (and the same for FAIL). A verdict held for review has no label to contradict."""
+    said = {"PASS": "normal", "FAIL": "defective"}.get(verdict)
+    if label is None or said is None:
+        return
+    if rating == "down" and label == said:
+        raise Refused(f"The verdict is {verdict}, which already says {said}; \"wrong, corrected label: {label}\" "
+                      f"contradicts it. Pick the label the part really has, or press ✓ Correct.")
+    if rating == "up" and label != said:
+        raise Refused(f"The verdict is {verdict} ({said}); \"correct\" with the label {label} contradicts it. "
+                      "Press ✗ Wrong to correct it.")
+
+
 def _inspection(state):
     if state is None or state.inspection is None:
-        raise gr.Error("There is no inspection in this session yet; upload an image of a part first.")
+        raise Refused("There is no inspection in this session yet; attach an image of a part first.")
     return state.inspection
 
 
 class OperatorActions:
-    def __init__(self, inspector, report_dir: Path):
+    def __init__(self, inspector, report_dir: Path, roles: Roles | None = None):
         self.inspector = inspector
         self.report_dir = Path(report_dir)
+        self.roles = roles or Roles()
 
-    @shown_to_operator
+    @in_line(lambda message: message)
     def thumbs_up(self, label, comment, state) -> str:
         """The verdict is right (optionally with a comment)."""
         return self._feedback("up", label, comment, state)
 
-    @shown_to_operator
+    @in_line(lambda message: message)
     def thumbs_down(self, label, comment, state) -> str:
         """The verdict is wrong; the label says what the part really is."""
         return self._feedback("down", label, comment, state)
@@ -39,37 +66,69 @@ class OperatorActions:
     def _feedback(self, rating: str, label, comment, state) -> str:
         inspection = _inspection(state)
         label = None if not label or label == NO_LABEL else label
+        check_consistent(rating, label, verdict_label(inspection.verdict.to_dict()))
+        before = self.standing(state)
         self.inspector.feedback(inspection.id, rating, label, comment or "")
-        correction = f", corrected label: {literal(label)}" if label else ""
-        verdict = "correct" if rating == "up" else "wrong"
-        return f"Feedback saved for inspection `{inspection.id}` (verdict {verdict}{correction})."
+        replaced = f" It replaces the earlier feedback ({before[0]})." if before else ""
+        return f"Feedback standing for inspection `{inspection.id}`: **{feedback_words(rating, label)}**.{replaced}"
 
-    @shown_to_operator
-    def request_accept(self, state):
-        """First step of "accept as normal": say what will happen and show the confirmation buttons."""
+    def standing(self, state) -> tuple[str, dict] | None:
+        """(words, record) of the inspection's standing feedback (the latest), or None."""
+        inspection = getattr(state, "inspection", None)
+        if inspection is None:
+            return None
+        try:
+            given = self.inspector.history.get(inspection.id, state.owner).feedback
+        except NormalcyError:       # not this owner's logged inspection (e.g. opened read-only): none to show
+            return None
+        return (feedback_words(given[-1]["rating"], given[-1].get("label")), given[-1]) if given else None
+
+    def availability(self, state):
+        """The action buttons live only with an inspection; the status line shows its standing feedback; when
+        the inspection changes (or ends), the correction, the comment and the last report are cleared."""
+        inspection = getattr(state, "inspection", None)
+        live = gr.update(interactive=inspection is not None)
+        standing = self.standing(state)
+        status = f"Feedback standing for inspection `{inspection.id}`: **{standing[0]}**." if standing else ""
+        current = inspection.id if inspection is not None else None
+        fresh = state is not None and current != state.actions_for
+        if fresh:
+            state.actions_for = current
+        reset = (NO_LABEL, "", gr.update(value=None, visible=False)) if fresh else (gr.skip(),) * 3
+        return live, live, live, live, status, *reset
+
+    @in_line(lambda message: (gr.update(visible=False), message))
+    def request_accept(self, state, request: gr.Request = None):
+        """First step of "accept as normal" (engineers only): say what will happen, show the confirmation."""
+        self.roles.require_engineer(request, "accept an image as normal")
         inspection = _inspection(state)
         class_name = inspection.evidence.class_name
         text = (f"Add this image to the normal references of **{literal(class_name)}**? The class is recalibrated, "
                 "so parts that look like it will pass from now on.")
         return gr.update(visible=True), text
 
-    @shown_to_operator
-    def confirm_accept(self, state):
+    @in_line(lambda message: (gr.update(visible=False), message, gr.skip()))
+    def confirm_accept(self, state, request: gr.Request = None):
         """Second step: ingest the image as a reference, recalibrate, show the new threshold."""
+        self.roles.require_engineer(request, "accept an image as normal")
         addition = self.inspector.accept_as_normal(_inspection(state))
         return gr.update(visible=False), addition.summary(), gr.update(choices=class_choices(self.inspector))
 
     def cancel_accept(self):
         return gr.update(visible=False), "Nothing was added."
 
-    @shown_to_operator
-    def export_report(self, state) -> str:
-        """The inspection as one HTML file (images embedded), offered as a download."""
+    @in_line(lambda message: (gr.skip(), message))
+    def export_report(self, state, overlay_style=None):
+        """The inspection as one HTML file (images embedded), offered as a download (and the status line):
+        with its standing feedback, the look-closer crops and the overlay style now selected."""
         inspection = _inspection(state)
-        style = getattr(state.options, "overlay_style", None) or "all"
+        style = overlay_style or getattr(state.options, "overlay_style", None) or "all"
+        standing = self.standing(state)
+        crop = self.inspector.focus_crop(inspection)
         html = render_report(inspection, state.record or {"id": inspection.id, "time": ""},
-                             self.inspector.reference_dir, style)
+                             self.inspector.reference_dir, style, feedback=standing[1] if standing else None,
+                             crop=crop)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         path = self.report_dir / f"normalcy-inspection-{inspection.id}.html"
         path.write_text(html, encoding="utf-8")
-        return str(path)
+        return str(path), gr.skip()

@@ -10,7 +10,8 @@ import gradio as gr
 
 from retrieval.rule import ANY_CLASS, KINDS, SEVERITIES
 from ui.inspector_queue import InspectorQueue
-from ui.operator_errors import shown_to_operator
+from ui.operator_errors import Refused, in_line, shown_to_operator
+from ui.roles import Roles
 
 NEW_RULE = ""
 
@@ -28,9 +29,11 @@ def rules_html(entries) -> str:
 
 
 class RuleEditor:
-    def __init__(self, inspector):
+    def __init__(self, inspector, roles: Roles | None = None):
+        """roles: who may change rules (engineers); listing them is open to everyone."""
         self.inspector = inspector
         self.book = inspector.rule_book
+        self.roles = roles or Roles()
 
     def class_choices(self) -> list[tuple[str, str]]:
         return [(name, name) for name in self.inspector.classes()] + [("* (every class)", ANY_CLASS)]
@@ -53,11 +56,16 @@ class RuleEditor:
                 return entry.rule.text, entry.rule.kind, entry.rule.severity
         return "", "defect", "major"
 
-    @shown_to_operator
-    def save_rule(self, rule_id, class_name, text, kind, severity):
-        """Add a new operator rule, or change the picked one."""
+    @in_line(lambda message: (message, gr.skip(), gr.skip()))
+    def save_rule(self, rule_id, class_name, text, kind, severity, request: gr.Request = None):
+        """Add a new operator rule, or change the picked one. An error replaces the status line (so no
+        earlier "Saved" stands beside it) and leaves the form as typed."""
+        self.roles.require_engineer(request, "add or change rules")
         if not class_name:
-            raise gr.Error("Pick the class the rule is for first.")
+            raise Refused("Pick the class the rule is for first.")
+        if not (text or "").strip():
+            raise Refused("The rule text is empty; type what the rule says, e.g. \"A crack longer than 5 mm is "
+                          "a defect.\"")
         if rule_id == NEW_RULE:
             rule, verb = self.book.add(text or "", class_name, kind, severity), "Added"
         else:
@@ -66,10 +74,19 @@ class RuleEditor:
         status = f"{verb} rule `{rule.id}` ({self.book.path.name})."
         return status, table, gr.update(choices=self._editable(class_name), value=rule.id)
 
-    @shown_to_operator
-    def delete_rule(self, rule_id, class_name):
+    @in_line(lambda message: (gr.update(visible=False), message))
+    def request_delete(self, rule_id, request: gr.Request = None):
+        """First step of a delete: name the rule and show the confirmation buttons."""
+        self.roles.require_engineer(request, "delete rules")
         if rule_id == NEW_RULE:
-            raise gr.Error("Pick an operator rule to delete; shipped rules are read-only.")
+            raise Refused("Pick an operator rule to delete; shipped rules are read-only.")
+        return gr.update(visible=True), f"Delete rule `{rule_id}`? This cannot be undone."
+
+    @in_line(lambda message: (message, gr.skip(), gr.skip(), gr.skip()))
+    def delete_rule(self, rule_id, class_name, request: gr.Request = None):
+        self.roles.require_engineer(request, "delete rules")
+        if rule_id == NEW_RULE:
+            raise Refused("Pick an operator rule to delete; shipped rules are read-only.")
         rule = self.book.delete(rule_id)
         table, _ = self.list_rules(class_name)
         return (f"Deleted rule `{rule.id}`.", table, gr.update(choices=self._editable(class_name), value=NEW_RULE),
@@ -82,7 +99,9 @@ def build_rules_tab(editor: RuleEditor, choices) -> SimpleNamespace:
     ui.class_name = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Class",
                                 elem_id="rules-class")
     ui.table = gr.HTML(elem_id="rules-table")
-    with gr.Group():
+    ui.read_only = gr.Markdown("Signed in as an operator: rules are read-only here; an engineer adds and edits "
+                               "them.", visible=False, elem_id="rules-read-only")
+    with gr.Group() as ui.form:
         ui.pick = gr.Dropdown([("(new rule)", NEW_RULE)], value=NEW_RULE, label="Operator rule",
                               elem_id="rule-pick")
         ui.text = gr.Textbox(label="Rule text", lines=2, elem_id="rule-text",
@@ -93,6 +112,9 @@ def build_rules_tab(editor: RuleEditor, choices) -> SimpleNamespace:
     with gr.Row():
         ui.save = gr.Button("Save rule", variant="primary", elem_id="rule-save")
         ui.delete = gr.Button("Delete rule", variant="stop", elem_id="rule-delete")
+    with gr.Row(visible=False, elem_id="rule-delete-confirm") as ui.confirm_row:
+        ui.confirm = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="rule-delete-yes")
+        ui.cancel = gr.Button("Cancel", size="sm", elem_id="rule-delete-no")
     ui.status = gr.Markdown(elem_id="rule-status")
     return ui
 
@@ -101,7 +123,11 @@ def wire_rules_tab(editor: RuleEditor, ui: SimpleNamespace, tab, queue: Inspecto
     listing = dict(fn=editor.list_rules, inputs=ui.class_name, outputs=[ui.table, ui.pick])
     ui.class_name.change(**listing)
     tab.select(**listing, api_visibility="private")
-    ui.pick.change(editor.pick_rule, [ui.pick, ui.class_name], [ui.text, ui.kind, ui.severity])
+    ui.pick.input(editor.pick_rule, [ui.pick, ui.class_name], [ui.text, ui.kind, ui.severity])
     form = [ui.pick, ui.class_name, ui.text, ui.kind, ui.severity]
     ui.save.click(queue.serial(editor.save_rule), form, [ui.status, ui.table, ui.pick])
-    ui.delete.click(queue.serial(editor.delete_rule), [ui.pick, ui.class_name], [ui.status, ui.table, ui.pick, ui.text])
+    ui.delete.click(editor.request_delete, ui.pick, [ui.confirm_row, ui.status])
+    ui.cancel.click(lambda: (gr.update(visible=False), "Nothing was deleted."), None, [ui.confirm_row, ui.status],
+                    api_visibility="private")
+    ui.confirm.click(lambda: gr.update(visible=False), None, ui.confirm_row, api_visibility="private").then(
+        queue.serial(editor.delete_rule), [ui.pick, ui.class_name], [ui.status, ui.table, ui.pick, ui.text])

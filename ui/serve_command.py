@@ -26,8 +26,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_logins(text: str, where: str) -> list[tuple[str, str]]:
-    """`user:password` per line (blank lines and # comments skipped) -> [(user, password)]."""
+ROLES = ("operator", "engineer")    # what a login may do: ui/roles.py
+
+
+def split_role(secret: str) -> tuple[str, str]:
+    """"password:engineer" -> ("password", "engineer"); a password without a role suffix keeps its colons
+    and is an operator's."""
+    password, sep, role = secret.rpartition(":")
+    return (password, role) if sep and password and role in ROLES else (secret, "operator")
+
+
+def parse_logins(text: str, where: str) -> list[tuple[str, str, str]]:
+    """`user:password` or `user:password:role` (operator | engineer; default operator) per line (blank lines
+    and # comments skipped) -> [(user, password, role)]."""
     logins = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -36,7 +47,7 @@ def parse_logins(text: str, where: str) -> list[tuple[str, str]]:
         user, sep, password = line.partition(":")
         if not sep or not user.strip() or not password:
             raise BadInput(f"{where} line {number}: expected user:password")
-        logins.append((user.strip(), password))
+        logins.append((user.strip(), *split_role(password)))
     return logins
 
 
@@ -65,7 +76,8 @@ def check_exposure(host: str, logins: list) -> None:
               help="Address to bind; anything but loopback needs --auth-file or $NORMALCY_AUTH.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Logins, one user:password per line (or set $NORMALCY_AUTH=user:password).")
+              help="Logins, one user:password[:operator|engineer] per line (default role operator; or set "
+                   "$NORMALCY_AUTH=user:password).")
 @click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
 @click.pass_obj
 def serve(obj, host, port, auth_file, model):
@@ -87,10 +99,11 @@ def serve(obj, host, port, auth_file, model):
         from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
         from ui.memory_probe import start_probe
 
-        app = create_app(inspector, work_dir=Path(work_dir))
+        app = create_app(inspector, work_dir=Path(work_dir), roles={user: role for user, _, role in logins})
         start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
         try:
-            launch(app, host, port, logins or None, quiet=True, max_file_size=inspector.config.inputs.max_bytes)
+            launch(app, host, port, [(user, password) for user, password, _ in logins] or None, quiet=True,
+                   max_file_size=inspector.config.inputs.max_bytes)
         except OSError as exc:
             raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
         finally:

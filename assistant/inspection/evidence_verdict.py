@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.verdict import Verdict
+from assistant.verdict import Verdict, score_in_words
 
 NOTICE = ("No language model is configured, so this verdict comes from the visual evidence alone. "
           "Configure one with --model PRESET_OR_PATH (see `normalcy models list`).")
@@ -33,11 +33,12 @@ def where(box: list[int] | None, peak: tuple[int, int], size: tuple[int, int]) -
 
 def explain(evidence) -> str:
     """Reasoning text for a vision-only verdict."""
-    score, calibration = evidence.anomaly_score, evidence.calibration
+    score, calibration = round(evidence.anomaly_score, 4), evidence.calibration     # rounded as the verdict's
     decision = "ANOMALOUS" if evidence.anomalous else "NORMAL"
     lines = [NOTICE,
-             f"Anomaly score {score:.2f} x the {evidence.class_name} threshold (map score {evidence.map_score:.3f} "
-             f"vs threshold {evidence.threshold:.3f}): {decision}.", operating_point_line(calibration)]
+             f"Score: {score_in_words(score)} of {evidence.class_name} (anomaly score {score:.2f}; map score "
+             f"{evidence.map_score:.3f} against the limit {evidence.threshold:.3f}): {decision}.",
+             operating_point_line(calibration)]
     spot = where(evidence.defect_box, evidence.peak, evidence.query.size)
     if evidence.anomalous:
         lines.append(f"The region that deviates most from the {len(evidence.references)} nearest normal references "
@@ -97,16 +98,3 @@ def out_of_distribution_verdict(evidence, model: str | None = None) -> Verdict:
         rules=[r.to_dict() for r in evidence.rules], notice=f"Out of distribution: {found.headline} {asked}",
         operating_point=evidence.calibration.operating_point(), out_of_distribution=found.to_dict())
 
-
-def follow_up_answer(evidence, question: str, rule_store) -> str:
-    """Without a model, a follow-up gets the evidence most relevant to it: the location, the nearest
-    references, and the rules of the class ranked by similarity to the question."""
-    spot = where(evidence.focus_box, evidence.peak, evidence.query.size)
-    lines = ["No language model is configured, so here is the evidence for your question.",
-             f"Location: the most deviating region is {spot} "
-             f"(score {evidence.anomaly_score:.2f} x threshold)."]
-    for ref in evidence.references[:3]:
-        lines.append(f"Reference {Path(ref.path).name}: embedding distance {ref.distance:.3f}.")
-    for ranked in rule_store.for_class(evidence.class_name, question, 3):
-        lines.append(f"Rule [{ranked.rule.id}] ({ranked.rule.kind}, {ranked.rule.severity}): {ranked.rule.text}")
-    return "\n".join(lines)

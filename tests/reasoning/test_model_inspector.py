@@ -70,7 +70,20 @@ def test_vision_only_follow_up_ranks_rules_by_the_question(ready_home, texture_s
     inspector = Inspector(NormalcyConfig(), ready_home)
     inspection = inspector.inspect(_image(texture_set), "brick", log=False)
     answer = "".join(inspector.ask(inspection, "which rule covers mortar?"))
-    assert answer.startswith("No language model is configured") and "Rule [brick-" in answer
+    assert answer.startswith("Rules for the region") and "1. [brick-" in answer and "why:" in answer
+
+
+def test_a_follow_up_prompt_carries_the_evidence_vision_only_mode_answers_with(home_copy, texture_set):
+    from assistant.inspection.follow_up import FOR_THE_MODEL
+
+    backend = ScriptedBackend(['{"reasoning": "A scratch.", "correctness": 0}', "The scratch rule applies."])
+    inspector = Inspector(NormalcyConfig(), home_copy, backend=backend)
+    inspection = inspector.inspect(_image(texture_set), "brick")
+    assert "".join(inspector.ask(inspection, "which rule applies?")) == "The scratch rule applies."
+    asked = inspection.session.history[-2].text
+    assert asked.startswith("which rule applies?") and FOR_THE_MODEL in asked and "1. [brick-" in asked
+    assert inspection.turns[-1][0] == "which rule applies?"                 # the log keeps the question asked
+    assert inspector.follow_up_images(inspection, "where exactly?") == []   # a model answers in words
 
 
 def test_cli_inspect_with_a_local_model_folder(ready_home, texture_set, tiny_model_dirs, guided, tmp_path):

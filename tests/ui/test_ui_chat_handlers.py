@@ -34,11 +34,11 @@ def test_an_image_shows_the_evidence_first_then_the_verdict(ui_inspector, defect
     assert first_chat[0]["content"][0] == {"path": str(defect_image)} and steps[0][1] is None  # box cleared
     assert "Gathering the evidence" in steps[0][4] and steps[0][6] == []                       # old panel gone
     assert "Waiting for the verdict" in steps[1][4] and steps[1][8] == ""                      # pending card
-    chat, _, state, note, card, overlay, gallery, rules, raw = last
+    chat, _, state, note, card, overlay, gallery, rules, raw, error = last
     raw = json.loads(raw)
     assert raw["status"] == "vision_only" and raw["class_name"] == "brick"
     assert ("FAIL" if raw["correctness"] == 0 else "PASS") in card and "vision-only" in card
-    assert Image.open(overlay).size[0] >= 320 and len(gallery) == len(raw["references"]) and "distance" in gallery[0][1]
+    assert Image.open(overlay).size[0] >= 320 and len(gallery) == len(raw["references"]) and " · d 0." in gallery[0][1]
     assert "<table" in rules and note == "Class: **brick**"
     assert state.inspection.id == state.record["id"] and chat[-1]["content"].startswith("Class: **brick**")
     assert _kinds(ui_inspector, state.inspection.id) == ["inspection", "owner"]
@@ -56,7 +56,7 @@ def test_follow_up_streams_and_regenerate_replaces_the_last_answer(ui_inspector,
     steps, after = _send(handlers, text="which rule covers mortar?", state=last[2])
     chat, state = after[0], after[2]
     assert chat[-2] == {"role": "user", "content": "which rule covers mortar?"}
-    assert chat[-1]["content"].startswith("No language model is configured") and state.last_action == "ask"
+    assert chat[-1]["content"].startswith("Rules for the region") and state.last_action == "ask"
     again = list(handlers.regenerate(state, ALL_ON, 2, "heatmap"))[-1]
     assert len(again[0]) == len(chat) and len(state.inspection.turns) == 1
     assert _kinds(ui_inspector, state.inspection.id).count("retract") == 1
@@ -88,14 +88,26 @@ def test_new_inspection_clears_the_session_but_keeps_its_owner(ui_inspector, def
     assert chat == [] and state.inspection is None and state.owner == "t6"
 
 
-def test_operator_errors_become_messages_in_the_browser(ui_inspector, defect_image, images):
+def test_operator_errors_show_on_the_error_line_and_keep_the_last_result(ui_inspector, defect_image, images,
+                                                                          tmp_path):
     handlers = ChatHandlers(ui_inspector, images)
-    with pytest.raises(gr.Error, match="Upload, drop or paste an image"):
-        _send(handlers, text="hello?", state=ChatState())
-    with pytest.raises(gr.Error, match="no references"):
-        _send(handlers, defect_image, state=ChatState(), class_choice="no_such_class")
-    with pytest.raises(gr.Error, match="no inspection"):
-        list(handlers.look_closer(ChatState()))
+    _, error = _send(handlers, text="hello?", state=ChatState())
+    assert "Attach an image of the part first" in error[9]["value"] and error[9]["visible"] is True
+    assert error[1] == gr.skip() and error[0] == [] and "Upload, drop or paste" in error[4]
+    _, good = _send(handlers, defect_image, state=ChatState(owner="t7"))
+    state, card = good[2], good[4]
+    assert good[9] == {"__type__": "update", "value": "", "visible": False}
+    broken = tmp_path / "cut_off.png"
+    broken.write_bytes(defect_image.read_bytes()[:400])
+    steps, failed = _send(handlers, broken, state=state)
+    assert "Gathering the evidence" in steps[0][4]                       # progress while it tries
+    message = failed[9]["value"]
+    assert literal("cut_off.png is truncated or corrupt") in message and str(tmp_path) not in message
+    assert failed[4] == card and failed[0] == state.chat and len(state.chat) == 2      # the last verdict stays
+    assert state.inspection is good[2].inspection and failed[1] == gr.skip()          # what was typed stays
+    _, unknown = _send(handlers, defect_image, state=ChatState(), class_choice="no_such_class")
+    assert "no references" in unknown[9]["value"]
+    assert "no inspection" in list(handlers.look_closer(ChatState()))[-1][9]["value"]
 
 
 def test_switches_become_this_requests_options():
@@ -121,3 +133,13 @@ def test_with_a_model_the_switches_shape_the_prompt_and_follow_ups_stream(script
     assert scripted_inspector.config.vlm.reference_images == 2   # the shared config is untouched
     steps, after = _send(handlers, text="Where is it?", state=last[2])
     assert len(steps) > 3 and after[0][-1]["content"] == literal("The scratch runs from the lower left to the upper right.")
+
+
+def test_a_class_without_rules_is_warned_about_in_the_rules_panel(private_inspector, texture_set, defect_image,
+                                                                  images):
+    from assistant.records.ingestion import images_in
+
+    private_inspector.references.ingest([("brick_v2", p) for p in images_in(texture_set / "train")])
+    _, last = _send(ChatHandlers(private_inspector, images), defect_image, state=ChatState(owner="t8"),
+                    class_choice="brick_v2")
+    assert "brick_v2 has no rules of its own" in last[7] and "Rules exist for brick" in last[7]

@@ -98,7 +98,7 @@ def test_markup_in_rules_answers_and_file_names_stays_text(browser, markup_app, 
     page.locator("#message textarea").press("Enter")
     expect(page.locator("#verdict-card .nc-label")).to_have_text(VERDICT)
     expect(page.locator("#chat")).to_contain_text(f"verdict ![x]({base}/verdict-a.png) <img src={base}")
-    expect(page.locator("#verdict-card")).to_contain_text("<b>bold</b>")
+    expect(page.locator("#chat")).to_contain_text("<b>bold</b> <script>fetch(")      # the reasoning, in the chat
     expect(page.locator("#rules-panel")).to_contain_text("book ![x](")
     page.locator("#message textarea").fill("and [this](http://example.com)?")
     page.locator("#message textarea").press("Enter")

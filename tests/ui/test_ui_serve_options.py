@@ -14,10 +14,11 @@ from ui.serve_command import check_exposure, is_loopback, load_logins, parse_log
 
 def test_logins_come_from_a_file_or_the_environment(tmp_path, monkeypatch):
     logins = tmp_path / "logins.txt"
-    logins.write_text("# operators\nalice:s3cr:et\n\n bob :pw\n")
-    assert load_logins(logins) == [("alice", "s3cr:et"), ("bob", "pw")]
-    monkeypatch.setenv("NORMALCY_AUTH", "carol:pw1,dave:pw2")
-    assert load_logins(None) == [("carol", "pw1"), ("dave", "pw2")]
+    logins.write_text("# operators\nalice:s3cr:et\n\n bob :pw\nerin:pw:3:engineer\nfrank:pw:operator\n")
+    assert load_logins(logins) == [("alice", "s3cr:et", "operator"), ("bob", "pw", "operator"),
+                                   ("erin", "pw:3", "engineer"), ("frank", "pw", "operator")]
+    monkeypatch.setenv("NORMALCY_AUTH", "carol:pw1,dave:pw2:engineer")
+    assert load_logins(None) == [("carol", "pw1", "operator"), ("dave", "pw2", "engineer")]
     monkeypatch.setenv("NORMALCY_AUTH", "")
     assert load_logins(None) == []
     with pytest.raises(BadInput, match="does not exist"):
