@@ -6,7 +6,9 @@ N references with **synthetic** ones: each is a pool cell's embedding plus small
 (re-normalised) under a new id, its cached features a hard link to that cell's file — so the k = 8 query,
 the calibration check, the map against k cached references and the log all run for real at size N,
 without encoding N images. Then, at each size and layout:
-- inspect p50 / p90: `Inspector.inspect` of real held-out cells (vision-only, logged), warm;
+- inspect p50 / p90: `Inspector.inspect` of real held-out cells (vision-only, logged), warm, every
+  query on every home in turn (the machine's changing load falls on all sizes alike); and the part of it
+  that depends on the store (class check, threshold check, k = 8 query) timed alone;
 - recalibration: a full one (no reusable scores) and the one inside an ingest of new real cells
   (incremental: only references whose neighbours changed are rescored), with that ingest's time;
 - layouts: "one class" (all N references in the inspected class) and "50 classes" (N spread over 50).
@@ -24,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +39,7 @@ from assistant.inspector import Inspector  # noqa: E402
 from retrieval.reference_store import Reference  # noqa: E402
 
 POOL, QUERIES, NEW = 40, 20, 8
+CONFIG = replace(NormalcyConfig(), inputs=replace(NormalcyConfig().inputs, max_seconds=1e6))   # no time limit here
 
 
 def cells() -> list[Path]:
@@ -51,10 +55,25 @@ def percentile(values, q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))]
 
 
-def synthetic_fill(inspector, pool_refs, pool_embeddings, classes: list[str], per_class: int, seed: int = 0):
-    """Add `per_class` synthetic references to each class (pool embedding + noise, hard-linked features)."""
+def seed(root: Path, pool: list[Path]):
+    """A home holding the real pool cells -> (its workspace, their references, their (N, D) embeddings)."""
+    inspector = Inspector(CONFIG, Home(root / "seed"))
+    inspector.references.ingest([("pool", p) for p in pool])
     ws = inspector.workspace
-    rng = np.random.default_rng(seed)
+    with ws.using_store():
+        refs, embeddings = ws.references.of_class("pool", with_embeddings=True)
+    return ws, refs, embeddings
+
+
+def build(root: Path, seeded, n: int, n_classes: int, seed_no: int = 0):
+    """A home with n synthetic references in n_classes classes (the inspected class is the first): each a
+    pool cell's embedding + noise under a new id, its features a hard link to that cell's cached file."""
+    seed_ws, pool_refs, pool_embeddings = seeded
+    inspector = Inspector(CONFIG, Home(root / f"{n_classes}x{n}"))
+    ws = inspector.workspace.for_writing()
+    ws.features.dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed_no)
+    classes, per_class = [f"part{c:02d}" for c in range(n_classes)], max(2, n // n_classes)
     with ws.using_store():
         for c, name in enumerate(classes):
             picks = rng.integers(0, len(pool_refs), per_class)
@@ -63,60 +82,74 @@ def synthetic_fill(inspector, pool_refs, pool_embeddings, classes: list[str], pe
             refs = []
             for i, p in enumerate(picks):
                 sha = f"{c:08x}{i:056x}"
-                os.link(ws.features.path(pool_refs[p].sha256), ws.features.path(sha))
+                os.link(seed_ws.features.path(pool_refs[p].sha256), ws.features.path(sha))
                 refs.append(Reference(name, pool_refs[p].path, sha, pool_refs[p].width, pool_refs[p].height))
             ws.references.add(refs, noisy.astype(np.float32))
-        ws.changed()
-
-
-def build(root: Path, pool: list[Path], n: int, n_classes: int):
-    """A home with n references in n_classes classes (the inspected class is the first) -> (inspector, class)."""
-    inspector = Inspector(NormalcyConfig(), Home(root))
-    inspector.references.ingest([("pool", p) for p in pool])
-    ws = inspector.workspace
-    with ws.using_store():
-        pool_refs, pool_embeddings = ws.references.of_class("pool", with_embeddings=True)
-    classes = [f"part{c:02d}" for c in range(n_classes)]
-    synthetic_fill(inspector, pool_refs, pool_embeddings, classes, max(2, n // n_classes))
-    with ws.using_store():
-        ws.references.remove(pool_refs)
         ws.changed()
     return inspector, classes[0]
 
 
-def measure(inspector, name: str, queries: list[Path], new: list[Path]) -> dict:
+def calibration_times(inspector, name: str, query: Path, new: list[Path]) -> dict:
+    """A full recalibration (no reusable scores), then an ingest of new real cells (incremental one inside)."""
     thresholds = inspector.thresholds
-    inspector.inspect(queries[0], name, log=False)                 # weights, first calibration
+    start = time.perf_counter()
+    inspector.inspect(query, name, log=False)                      # weights, first calibration
+    first = time.perf_counter() - start
     thresholds.scores.path(name).unlink(missing_ok=True)
     start = time.perf_counter()
     thresholds.recalibrate(name)
     full = time.perf_counter() - start
     start = time.perf_counter()
     inspector.references.ingest([(name, p) for p in new])
-    ingest, reused = time.perf_counter() - start, thresholds.reused
-    seconds = []
+    return {"first": first, "recal_full": full, "ingest": time.perf_counter() - start, "reused": thresholds.reused,
+            "scored": thresholds.known(name).n_scored, "size": inspector.classes()[name]}
+
+
+def store_part(inspector, name: str, embedding) -> float:
+    """ms of what depends on the store's size: class check, threshold check, k = 8 query."""
+    ws = inspector.workspace
+    start = time.perf_counter()
+    with ws.using_store():
+        ws.references.require_class(name)
+        inspector.thresholds.current(name)
+        ws.references.nearest(name, embedding, 8)
+    return 1000 * (time.perf_counter() - start)
+
+
+def interleaved(homes: list[dict], queries: list[Path]) -> None:
+    """Every query on every home in turn, so the machine's changing load falls on all sizes alike."""
+    for home in homes:
+        home["inspect"], home["store"] = [], []
+    first = homes[0]["inspector"]
     for path in queries:
-        start = time.perf_counter()
-        inspector.inspect(path, name)
-        seconds.append(1000 * (time.perf_counter() - start))
-    return {"p50": statistics.median(seconds), "p90": percentile(seconds, 0.9), "recal_full": full,
-            "ingest": ingest, "reused": reused, "scored": thresholds.known(name).n_scored}
+        embedding = first.scorer.featurize([first.load(path).image])[1][0]
+        for home in homes:
+            start = time.perf_counter()
+            home["inspector"].inspect(path, home["name"])
+            home["inspect"].append(1000 * (time.perf_counter() - start))
+            home["store"].append(store_part(home["inspector"], home["name"], embedding))
 
 
-def store_rows(sizes, pool, queries, new) -> None:
-    print(f"{'layout':<11} {'N':>7} {'class size':>10} {'inspect p50':>11} {'p90':>7} {'full recal':>10} "
-          f"{'ingest +8 (incl. recal)':>24} {'scores reused':>13}")
-    p90 = {}
+def store_rows(root: Path, sizes, pool, queries, new) -> None:
+    seeded = seed(root, pool)
+    homes = []
     for n_classes, label in ((1, "one class"), (50, "50 classes")):
         for n in sizes:
-            with tempfile.TemporaryDirectory(prefix="store_scale_") as root:
-                inspector, name = build(Path(root), pool, n, n_classes)
-                size = inspector.classes()[name]
-                row = measure(inspector, name, queries, new)
-            p90[(label, n)] = row["p90"]
-            print(f"{label:<11} {n:>7} {size:>10} {row['p50']:>8.0f} ms {row['p90']:>4.0f} ms {row['recal_full']:>8.1f} s "
-                  f"{row['ingest']:>22.1f} s {row['reused']:>6}/{row['scored']:<6}", flush=True)
-        print(f"{label}: p90 at {max(sizes)} / p90 at {min(sizes)} = {p90[(label, max(sizes))] / p90[(label, min(sizes))]:.2f}"
+            inspector, name = build(root, seeded, n, n_classes)
+            homes.append({"label": label, "n": n, "inspector": inspector, "name": name,
+                          **calibration_times(inspector, name, queries[0], new)})
+            print(f"built {label} N={n}", file=sys.stderr, flush=True)
+    interleaved(homes, queries)
+    print(f"{'layout':<11} {'N':>6} {'class':>6} {'inspect p50':>11} {'p90':>7} {'store part p50':>14} {'p90':>6} "
+          f"{'first inspect':>13} {'full recal':>10} {'ingest +8 (incl. recal)':>23} {'reused':>7}")
+    for h in homes:
+        print(f"{h['label']:<11} {h['n']:>6} {h['size']:>6} {statistics.median(h['inspect']):>8.0f} ms "
+              f"{percentile(h['inspect'], 0.9):>4.0f} ms {statistics.median(h['store']):>11.1f} ms "
+              f"{percentile(h['store'], 0.9):>3.0f} ms {h['first']:>11.1f} s {h['recal_full']:>8.1f} s {h['ingest']:>21.1f} s "
+              f"{h['reused']:>3}/{h['scored']}")
+    for label in ("one class", "50 classes"):
+        p90 = {h["n"]: percentile(h["inspect"], 0.9) for h in homes if h["label"] == label}
+        print(f"{label}: inspect p90 at {max(sizes)} / p90 at {min(sizes)} = {p90[max(sizes)] / p90[min(sizes)]:.2f}"
               " (target <= 1.2)")
 
 
@@ -165,7 +198,7 @@ def _timed(call, queries) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 10000], help="none: Chroma alone only")
     parser.add_argument("--chroma-n", type=int, default=100_000, help="0 skips the Chroma-only run")
     parser.add_argument("--legacy", action="store_true", help="also time the older single-collection layout")
     args = parser.parse_args()
@@ -173,7 +206,9 @@ def main() -> None:
     pool, queries, new = normal[:POOL], normal[POOL:POOL + QUERIES], normal[POOL + QUERIES:POOL + QUERIES + NEW]
     print(f"ELPV mono normals (CC BY-NC-SA 4.0): {POOL} real pool cells, the rest of each store synthetic; "
           f"{QUERIES} real held-out query cells; {NEW} real cells ingested; load {os.getloadavg()[0]:.1f}")
-    store_rows(args.sizes, pool, queries, new)
+    if args.sizes:
+        with tempfile.TemporaryDirectory(prefix="store_scale_") as root:
+            store_rows(Path(root), args.sizes, pool, queries, new)
     if args.chroma_n:
         chroma_only(args.chroma_n, 152, args.legacy)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
