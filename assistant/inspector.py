@@ -104,9 +104,7 @@ class Inspector:
 
     def model_id(self) -> str | None:
         """The model that writes verdicts (not loading it); None in vision-only mode."""
-        if self._backend is not None:
-            return self._backend.name
-        return self.config.vlm.model
+        return self._backend.name if self._backend is not None else self.config.vlm.model
 
     def guess_class(self, source) -> tuple[str, float]:
         """(class, similarity): the majority class among the nearest references over all classes."""
@@ -138,10 +136,9 @@ class Inspector:
 
     @property
     def doctor(self):
-        """Checks the home (store, features, copies, index, calibration, model calibration) and repairs what can be rebuilt."""
+        """Checks the home (store, features, copies, index, both calibrations); repairs what can be rebuilt."""
         from assistant.reasoning.model_threshold import ModelThresholds
         from assistant.records.home_doctor import HomeDoctor
-
         return HomeDoctor(self.workspace, self.scorer, self.thresholds, ModelThresholds(self.workspace, self.gatherer))
 
     @property
