@@ -96,7 +96,7 @@ class ReferenceStore:
     def existing(self, ids: list[str]) -> set[str]:
         """Which of these `<class>/<sha256>` ids the store holds (any number of them)."""
         found: set[str] = set()
-        for class_name, wanted in _by_class(ids, lambda i: i.split("/", 1)[0]).items():
+        for class_name, wanted in _by_class(ids, lambda i: i.rsplit("/", 1)[0]).items():
             collection = self.collection(class_name)
             if collection is not None:
                 found |= set(get_ids(collection, wanted, include=[])["ids"])
@@ -192,7 +192,7 @@ class ReferenceStore:
         collection = self.collection(class_name)
         with self.reading():
             ids = get_all(collection, include=[])["ids"] if collection is not None else []
-        return sorted(i.split("/", 1)[1] for i in ids)
+        return sorted(i.rsplit("/", 1)[1] for i in ids)          # a class name may hold "/"
 
     def nearest(self, class_name: str, embedding: np.ndarray, k: int, exclude: set[str] = frozenset()):
         """The k references of `class_name` closest to a (D,) embedding (cosine), nearest first.

@@ -26,12 +26,11 @@ from ui.operator_errors import OPERATOR_ERRORS, Refused, warning
 COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns", "file", "feedback"]
 
 
-def line(past) -> dict:
+def line(listed) -> dict:
     """One row of the list: the logged summary, the score in words, the chosen file's name and the
     standing (latest) feedback."""
-    given = past.feedback[-1] if past.feedback else None
-    return {**past.summary(), "score": score_in_words(past.verdict["anomaly_score"]),
-            "file": Path(past.record.get("source") or "").name,
+    given, summary = listed.standing_feedback, listed.summary()
+    return {**summary, "score": score_in_words(summary["score"]), "file": Path(listed.source).name,
             "feedback": feedback_words(given["rating"], given.get("label")) if given else ""}
 
 

@@ -13,6 +13,7 @@ Lists and lookups go through the run log's SQLite index (`run_index`), so they d
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -58,15 +59,24 @@ class PastInspection:
 
 @dataclass(frozen=True)
 class ListedInspection:
-    """One line of the history list: time, id, class, verdict, score, status, number of turns."""
+    """One line of the history list: time, id, class, verdict, score, status, number of turns; and the
+    file the operator chose (`source`) and the feedback that stands (the latest), read from the index."""
     row: dict
 
     @property
     def id(self) -> str:
         return self.row["id"]
 
+    @property
+    def source(self) -> str:
+        return self.row.get("source") or ""
+
+    @property
+    def standing_feedback(self) -> dict | None:
+        return json.loads(self.row["feedback"]) if self.row.get("feedback") else None
+
     def summary(self) -> dict:
-        return dict(self.row)
+        return {key: value for key, value in self.row.items() if key not in ("source", "feedback")}
 
 
 class InspectionHistory:

@@ -20,14 +20,14 @@ from pathlib import Path
 
 from assistant.verdict import verdict_label
 
-SCHEMA = "normalcy-run-index-2"
+SCHEMA = "normalcy-run-index-3"
 EVENTS = ("turn", "retract", "feedback", "owner", "images_removed")
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE files (name TEXT PRIMARY KEY, size INTEGER, head TEXT);
 CREATE TABLE inspections (id TEXT PRIMARY KEY, file TEXT, offset INTEGER, length INTEGER, time TEXT,
     class TEXT, verdict TEXT, score REAL, status TEXT, turns INTEGER DEFAULT 0, image TEXT, overlay TEXT,
-    images_removed INTEGER DEFAULT 0);
+    images_removed INTEGER DEFAULT 0, source TEXT, feedback TEXT);
 CREATE INDEX inspections_order ON inspections (file, offset);
 CREATE INDEX inspections_time ON inspections (time);
 CREATE TABLE events (inspection TEXT, kind TEXT, file TEXT, offset INTEGER, length INTEGER);
@@ -35,7 +35,7 @@ CREATE INDEX events_of ON events (inspection, file, offset);
 CREATE TABLE owners (inspection TEXT, owner TEXT, PRIMARY KEY (inspection, owner));
 CREATE INDEX owners_by ON owners (owner);
 """
-SUMMARY = "time, id, class, verdict, score, status, turns"
+SUMMARY = "time, id, class, verdict, score, status, turns, source, feedback"
 
 
 class RunIndex:
@@ -134,9 +134,9 @@ def _add_inspection(con, record: dict, where: tuple) -> None:
         return
     con.execute("DELETE FROM events WHERE inspection = ?", (record["id"],))
     con.execute("DELETE FROM owners WHERE inspection = ?", (record["id"],))
-    con.execute("INSERT OR REPLACE INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0)",
+    con.execute("INSERT OR REPLACE INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, ?, NULL)",
                 (record["id"], *where, record.get("time", ""), record.get("class"), label, score,
-                 verdict.get("status"), record.get("image"), record.get("overlay")))
+                 verdict.get("status"), record.get("image"), record.get("overlay"), record.get("source")))
 
 
 def _add_event(con, record: dict, kind: str, where: tuple) -> None:
@@ -152,6 +152,9 @@ def _add_event(con, record: dict, kind: str, where: tuple) -> None:
         con.execute("INSERT OR IGNORE INTO owners VALUES (?, ?)", (inspection, str(record.get("owner"))))
     elif kind == "images_removed":
         con.execute("UPDATE inspections SET images_removed = 1 WHERE id = ?", (inspection,))
+    elif kind == "feedback":                        # the latest stands: kept on the row for the History list
+        standing = {"rating": record.get("rating"), "label": record.get("label")}
+        con.execute("UPDATE inspections SET feedback = ? WHERE id = ?", (json.dumps(standing), inspection))
 
 
 def _digest(line: bytes) -> str:

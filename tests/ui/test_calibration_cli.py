@@ -63,7 +63,7 @@ def test_wrong_product_shows_out_of_distribution_and_exits_0(cli_home):
     assert verdict["out_of_distribution"]["nearest_class"] == "gravel"
     assert verdict["out_of_distribution"]["distance"] > verdict["out_of_distribution"]["limit"]
     card = verdict_card(verdict)                                       # the browser's verdict card
-    assert '<div class="nc-label">OUT OF DISTRIBUTION</div>' in card and "nc-review" in card
+    assert '<div class="nc-label">OUT OF DISTRIBUTION</div>' in card and "nc-ood" in card
     assert "does not look like this class" in card and "Out of distribution: This does not look like brick" in card
 
 
