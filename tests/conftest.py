@@ -56,6 +56,16 @@ def texture_set(tmp_path_factory):
     return root
 
 
+@pytest.fixture()
+def home_copy(tmp_path, ready_home):
+    """A private copy of ready_home's folder, for tests that damage or write to it."""
+    import shutil
+
+    home = tmp_path / "home_copy"
+    shutil.copytree(ready_home.root, home)
+    return home
+
+
 @pytest.fixture(scope="session")
 def ready_home(tmp_path_factory, texture_set):
     """A data home with class `brick` ingested from texture_set/train (built once, treat as read-only)."""

@@ -3,19 +3,11 @@ cached features (NaN, zero bytes, truncated, wrong shape), calibration (garbage,
 database (garbage, truncated, zero bytes), and homes that are files, missing or read-only."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from cli_runner import run_cli
-
-
-@pytest.fixture()
-def home_copy(tmp_path, ready_home):
-    home = tmp_path / "home_copy"
-    shutil.copytree(ready_home.root, home)
-    return home
 
 
 @pytest.fixture(scope="module")

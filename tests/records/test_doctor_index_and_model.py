@@ -4,7 +4,6 @@ features and drops a damaged model calibration, and inspections meeting either d
 points at the doctor. Real CLI processes on a copy of a real home."""
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -44,13 +43,6 @@ def patient(tmp_path):
     path = tmp_path / "patient.yaml"
     path.write_text(PATIENT)
     return path
-
-
-@pytest.fixture()
-def home_copy(tmp_path, ready_home):
-    home = tmp_path / "home_copy"
-    shutil.copytree(ready_home.root, home)
-    return home
 
 
 @pytest.fixture(scope="module")

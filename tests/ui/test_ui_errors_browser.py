@@ -7,17 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ui_test_tools import open_page
+
 pytestmark = pytest.mark.browser
 VERDICT = re.compile("PASS|FAIL|NEEDS REVIEW|OUT OF DISTRIBUTION")
-
-
-def _open(browser, url, width=1280, height=720):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    expect(page.locator("#message textarea")).to_be_visible()
-    return context, page
 
 
 def _send(page, files=(), text=""):
@@ -35,7 +28,7 @@ def _no_error_badges(page):
 
 def test_chat_errors_are_one_line_and_keep_the_last_verdict(browser, served_app, defect_image, tmp_path,
                                                             screenshots):
-    context, page = _open(browser, served_app)
+    context, page = open_page(browser, served_app)
     _send(page, text="is it cracked?")
     error = page.locator("#chat-error")
     expect(error).to_contain_text("Attach an image of the part first")
@@ -75,7 +68,7 @@ def test_chat_errors_are_one_line_and_keep_the_last_verdict(browser, served_app,
 
 
 def test_rules_tab_errors_replace_the_saved_line(browser, served_app, screenshots):
-    context, page = _open(browser, served_app)
+    context, page = open_page(browser, served_app)
     page.get_by_role("tab", name="Rules").click()
     expect(page.locator("#rules-table")).to_contain_text("shipped (read-only)")
     page.locator("#rule-text textarea").fill("A chipped corner over 2 mm is a defect.")

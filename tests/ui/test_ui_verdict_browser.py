@@ -9,18 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ui_test_tools import open_page
+
 pytestmark = pytest.mark.browser
 VERDICT = re.compile("^(PASS|FAIL|NEEDS REVIEW|OUT OF DISTRIBUTION)$")
 IN_WORDS = re.compile(r"(\d+ % (over|under) the class limit|at the class limit)")
-
-
-def _open(browser, url, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    expect(page.locator("#message textarea")).to_be_visible()
-    return context, page
 
 
 def _inspect(page, image):
@@ -31,7 +24,7 @@ def _inspect(page, image):
 
 
 def test_the_card_is_short_and_agrees_with_the_chat(browser, served_app, defect_image, screenshots):
-    context, page = _open(browser, served_app, 1280, 720)
+    context, page = open_page(browser, served_app, 1280, 720)
     box = page.locator("#message").bounding_box()
     assert box["y"] + box["height"] <= 720, f"the message box ends at {box['y'] + box['height']} px, below the fold"
     screenshots(page, "v0_first_screen_1280")
@@ -61,7 +54,7 @@ def test_the_card_is_short_and_agrees_with_the_chat(browser, served_app, defect_
 
 def test_on_a_narrow_screen_the_verdict_comes_before_the_operator_actions(browser, served_app, defect_image,
                                                                           screenshots):
-    context, page = _open(browser, served_app, 768, 1024)
+    context, page = open_page(browser, served_app, 768, 1024)
     _inspect(page, defect_image)
     card, operator = page.locator("#verdict-card").bounding_box(), page.locator("#operator").bounding_box()
     message = page.locator("#message").bounding_box()

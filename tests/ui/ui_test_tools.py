@@ -14,6 +14,18 @@ def copy_home(ready_home, target: Path):
     return Home(target)
 
 
+def open_page(browser, url: str, width: int = 1280, height: int = 720):
+    """-> (context, page): a fresh browser context at that viewport, on the app, once its message box shows."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    expect(page.locator("#message textarea")).to_be_visible()
+    return context, page
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
