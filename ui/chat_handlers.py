@@ -19,6 +19,7 @@ from ui.chat_outputs import chat_outputs, kept_on_error
 from ui.chat_state import ChatState
 from ui.evidence_panel import (PanelValues, empty_panel, for_display, gathering_card, no_rules_warning, panel_for,
                                verdict_message)
+from ui.inspection_cache import InspectionCache
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
 from ui.operator_errors import Refused, shown_to_operator
@@ -42,12 +43,15 @@ def class_choices(inspector) -> list[tuple[str, str]]:
 
 
 class ChatHandlers:
-    def __init__(self, inspector, images, queue: InspectorQueue | None = None):
+    def __init__(self, inspector, images, queue: InspectorQueue | None = None,
+                 inspections: InspectionCache | None = None):
         """images: the `ImageFolder` every image shown in the browser is published to; queue: the
-        `InspectorQueue` whose lock the parts that touch the Inspector's stores and model hold."""
+        `InspectorQueue` whose lock the parts that touch the Inspector's stores and model hold;
+        inspections: the sessions' inspections (`InspectionCache`, shared with the other tabs' handlers)."""
         self.inspector = inspector
         self.images = images
         self.queue = queue or InspectorQueue()
+        self.inspections = InspectionCache(inspector) if inspections is None else inspections
 
     def start_session(self, browser_id, request: gr.Request = None):
         """Page load: this session's state, owned by the logged-in user or this browser's id (kept in its
@@ -74,9 +78,9 @@ class ChatHandlers:
         if files:
             options = options_from(switches, reference_count, overlay_style)
             yield from self._inspect(files[-1], text or None, state, class_choice, options, request)
-        elif state.inspection is not None and text:
+        elif state.inspection_id is not None and text:
             with self.queue.lock:
-                yield from self._ask(text, state)
+                yield from self._ask(text, state, self.inspections.get(state))
         elif not text:
             yield chat_outputs(state)             # an empty send (e.g. the browser refused the file): nothing to do
         else:
@@ -105,7 +109,7 @@ class ChatHandlers:
         yield chat_outputs(state, note, self.panel(evidence, None, options), chat=chat)
         inspection = self.inspector.conclude(evidence, question, options=options, owner=state.owner_for(request))
         record = inspection.record
-        state.start(inspection, record, options, note)
+        self.inspections.start(state, inspection, record, options, note)
         chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
         state.chat, state.panel = chat, self.panel(evidence, record["verdict"], options)
         yield chat_outputs(state, note, state.panel)
@@ -117,16 +121,16 @@ class ChatHandlers:
         class_name, similarity = self.inspector.guess_class(source)
         return class_name, f"Class: auto → **{literal(class_name)}** (nearest references, similarity {similarity:.2f})"
 
-    def _ask(self, question, state):
+    def _ask(self, question, state, inspection):
         state.chat += [{"role": "user", "content": literal(question)}, {"role": "assistant", "content": ""}]
         state.last_action = "ask"
         answer = ""
-        for delta in self.inspector.ask(state.inspection, question):
+        for delta in self.inspector.ask(inspection, question):
             answer += delta
             state.chat[-1] = {"role": "assistant", "content": literal(answer)}
             yield chat_outputs(state, clear_message=True)
         shown = [{"path": self.images.publish(picture)} for _, picture in
-                 self.inspector.follow_up_images(state.inspection, question)]
+                 self.inspector.follow_up_images(inspection, question)]
         if shown or not answer:
             state.chat[-1] = {"role": "assistant", "content": [literal(answer) if answer else "(no answer)", *shown]}
             yield chat_outputs(state, clear_message=True)
@@ -134,10 +138,9 @@ class ChatHandlers:
     @kept_on_error
     def look_closer(self, state):
         """Zoom into the hottest region and ask about it; the crop joins the chat (and the model's context)."""
-        yield from self._look(state)
+        yield from self._look(state, self._current(state))
 
-    def _look(self, state):
-        inspection = _current(state)
+    def _look(self, state, inspection):
         box, crop = self.inspector.focus_crop(inspection)
         state.chat += [{"role": "user", "content": [{"path": self.images.publish(crop)},
                                                     f"Look closer at the region {box}."]},
@@ -150,11 +153,12 @@ class ChatHandlers:
     @kept_on_error
     def regenerate(self, state, switches, reference_count, overlay_style, request: gr.Request = None):
         """Re-run the last answer, or the verdict (re-gathered with the current switches)."""
-        inspection = _current(state)
+        inspection = self._current(state)
         if state.last_action in ("ask", "look") and inspection.turns:
             question, _ = self.inspector.retract_last_turn(inspection)
             state.chat = state.chat[:-2]
-            yield from self._look(state) if state.last_action == "look" else self._ask(question, state)
+            yield from (self._look(state, inspection) if state.last_action == "look" else
+                        self._ask(question, state, inspection))
             return
         options = options_from(switches, reference_count, overlay_style)
         evidence = self.inspector.gather(inspection.evidence.query, inspection.evidence.class_name,
@@ -162,7 +166,7 @@ class ChatHandlers:
         new = self.inspector.conclude(evidence, inspection.question, options=options, owner=state.owner_for(request))
         record = new.record
         first = state.chat[:1]
-        state.start(new, record, options, state.class_note)
+        self.inspections.start(state, new, record, options, state.class_note)
         state.chat = first + [{"role": "assistant", "content": verdict_message(record["verdict"], state.class_note)}]
         state.panel = self.panel(evidence, record["verdict"], options)
         yield chat_outputs(state, panel=state.panel)
@@ -170,21 +174,28 @@ class ChatHandlers:
     def new_inspection(self, state):
         """Start over: an empty chat and panel (the finished inspection stays in History)."""
         state = state or ChatState()
+        self.inspections.release(state)
         state.clear()
         return chat_outputs(state, "", empty_panel(), clear_message=True)
 
     @shown_to_operator
     def show_overlay(self, overlay_style, state):
-        """Redraw the current inspection's overlay in another style."""
-        if state is None or state.inspection is None:
+        """Redraw the current inspection's overlay in another style (runs alongside: it takes the Inspector
+        lock only if the inspection has to be reopened)."""
+        inspection = self.inspections.get(state, lock=self.queue.lock)
+        if inspection is None:
             return gr.skip()
-        return self.images.publish(for_display(state.inspection.evidence.overlay(overlay_style or "heatmap")))
+        return self.images.publish(for_display(inspection.evidence.overlay(overlay_style or "heatmap")))
+
+    def _current(self, state):
+        """The session's inspection (the caller holds the Inspector lock), or an operator error."""
+        inspection = self.inspections.get(state)
+        if inspection is None:
+            raise Refused(NO_INSPECTION)
+        return inspection
 
 
-def _current(state):
-    if state is None or state.inspection is None:
-        raise Refused("There is no inspection in this session yet; attach an image of a part first.")
-    return state.inspection
+NO_INSPECTION = "There is no inspection in this session yet; attach an image of a part first."
 
 
 def named_as_chosen(message: str, path) -> str:

@@ -18,6 +18,7 @@ from retrieval.errors import NormalcyError
 from ui.chat_outputs import chat_outputs
 from ui.chat_state import ChatState
 from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
+from ui.inspection_cache import InspectionCache
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
 from ui.operator_actions import feedback_words
@@ -35,9 +36,11 @@ def line(listed) -> dict:
 
 
 class HistoryView:
-    def __init__(self, inspector, images):
+    def __init__(self, inspector, images, inspections: InspectionCache | None = None):
+        """inspections: the sessions' inspections (`InspectionCache`, shared with the chat)."""
         self.inspector = inspector
         self.images = images
+        self.inspections = InspectionCache(inspector) if inspections is None else inspections
 
     def list_history(self, state, request: gr.Request = None):
         """This session's past inspections, newest first, and the picker to reopen one."""
@@ -70,7 +73,7 @@ class HistoryView:
             inspection, note = None, f"{note} (read-only, no follow-ups: {literal(exc)})"
         logged = record.get("options")
         options = InspectOptions.from_dict(logged) if logged else InspectOptions.from_config(self.inspector.config)
-        state.start(inspection, record, options, note)
+        self.inspections.start(state, inspection, record, options, note)
         state.last_action = "ask" if past.turns else "verdict"
         state.chat = self._chat(record, past.turns, note, inspection)
         state.panel = self._panel(record, options)

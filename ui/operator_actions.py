@@ -13,7 +13,9 @@ import gradio as gr
 
 from assistant.verdict import verdict_label
 from retrieval.errors import NormalcyError
-from ui.chat_handlers import class_choices
+from ui.chat_handlers import NO_INSPECTION, class_choices
+from ui.inspection_cache import InspectionCache
+from ui.inspector_queue import InspectorQueue
 from ui.inspection_report import render_report
 from ui.markdown_text import literal
 from ui.operator_errors import Refused, in_line
@@ -41,17 +43,27 @@ def check_consistent(rating: str, label: str | None, verdict: str) -> None:
                       "Press ✗ Wrong to correct it.")
 
 
-def _inspection(state):
-    if state is None or state.inspection is None:
-        raise Refused("There is no inspection in this session yet; attach an image of a part first.")
-    return state.inspection
+def _inspection_id(state) -> str:
+    if state is None or state.inspection_id is None:
+        raise Refused(NO_INSPECTION)
+    return state.inspection_id
 
 
 class OperatorActions:
-    def __init__(self, inspector, report_dir: Path, roles: Roles | None = None):
+    def __init__(self, inspector, report_dir: Path, roles: Roles | None = None,
+                 inspections: InspectionCache | None = None, queue: InspectorQueue | None = None):
+        """inspections: the sessions' inspections (shared with the chat); queue: the Inspector lock's, taken
+        by a handler that runs alongside only when it must reopen an evicted inspection."""
         self.inspector = inspector
         self.report_dir = Path(report_dir)
         self.roles = roles or Roles()
+        self.inspections = InspectionCache(inspector) if inspections is None else inspections
+        self.queue = queue or InspectorQueue()
+
+    def _inspection(self, state, locked: bool = False):
+        """The session's inspection, reopened from the run log if evicted (locked: the caller holds the lock)."""
+        _inspection_id(state)
+        return self.inspections.get(state, lock=None if locked else self.queue.lock)
 
     @in_line(lambda message: message)
     def thumbs_up(self, label, comment, state) -> str:
@@ -64,21 +76,21 @@ class OperatorActions:
         return self._feedback("down", label, comment, state)
 
     def _feedback(self, rating: str, label, comment, state) -> str:
-        inspection = _inspection(state)
+        inspection_id = _inspection_id(state)
         label = None if not label or label == NO_LABEL else label
-        check_consistent(rating, label, verdict_label(inspection.verdict.to_dict()))
+        check_consistent(rating, label, verdict_label(state.record["verdict"]))
         before = self.standing(state)
-        self.inspector.feedback(inspection.id, rating, label, comment or "")
+        self.inspector.feedback(inspection_id, rating, label, comment or "")
         replaced = f" It replaces the earlier feedback ({before[0]})." if before else ""
-        return f"Feedback standing for inspection `{inspection.id}`: **{feedback_words(rating, label)}**.{replaced}"
+        return f"Feedback standing for inspection `{inspection_id}`: **{feedback_words(rating, label)}**.{replaced}"
 
     def standing(self, state) -> tuple[str, dict] | None:
         """(words, record) of the inspection's standing feedback (the latest), or None."""
-        inspection = getattr(state, "inspection", None)
-        if inspection is None:
+        inspection_id = getattr(state, "inspection_id", None)
+        if inspection_id is None:
             return None
         try:
-            given = self.inspector.history.get(inspection.id, state.owner).feedback
+            given = self.inspector.history.get(inspection_id, state.owner).feedback
         except NormalcyError:       # not this owner's logged inspection (e.g. opened read-only): none to show
             return None
         return (feedback_words(given[-1]["rating"], given[-1].get("label")), given[-1]) if given else None
@@ -86,11 +98,10 @@ class OperatorActions:
     def availability(self, state):
         """The action buttons live only with an inspection; the status line shows its standing feedback; when
         the inspection changes (or ends), the correction, the comment and the last report are cleared."""
-        inspection = getattr(state, "inspection", None)
-        live = gr.update(interactive=inspection is not None)
+        current = getattr(state, "inspection_id", None)
+        live = gr.update(interactive=current is not None)
         standing = self.standing(state)
-        status = f"Feedback standing for inspection `{inspection.id}`: **{standing[0]}**." if standing else ""
-        current = inspection.id if inspection is not None else None
+        status = f"Feedback standing for inspection `{current}`: **{standing[0]}**." if standing else ""
         fresh = state is not None and current != state.actions_for
         if fresh:
             state.actions_for = current
@@ -101,8 +112,8 @@ class OperatorActions:
     def request_accept(self, state, request: gr.Request = None):
         """First step of "accept as normal" (engineers only): say what will happen, show the confirmation."""
         self.roles.require_engineer(request, "accept an image as normal")
-        inspection = _inspection(state)
-        class_name = inspection.evidence.class_name
+        _inspection_id(state)
+        class_name = state.record["class"]
         text = (f"Add this image to the normal references of **{literal(class_name)}**? The class is recalibrated, "
                 "so parts that look like it will pass from now on.")
         return gr.update(visible=True), text
@@ -111,7 +122,7 @@ class OperatorActions:
     def confirm_accept(self, state, request: gr.Request = None):
         """Second step: ingest the image as a reference, recalibrate, show the new threshold."""
         self.roles.require_engineer(request, "accept an image as normal")
-        addition = self.inspector.accept_as_normal(_inspection(state))
+        addition = self.inspector.accept_as_normal(self._inspection(state, locked=True))
         return gr.update(visible=False), addition.summary(), gr.update(choices=class_choices(self.inspector))
 
     def cancel_accept(self):
@@ -121,7 +132,7 @@ class OperatorActions:
     def export_report(self, state, overlay_style=None):
         """The inspection as one HTML file (images embedded), offered as a download (and the status line):
         with its standing feedback, the look-closer crops and the overlay style now selected."""
-        inspection = _inspection(state)
+        inspection = self._inspection(state)
         style = overlay_style or getattr(state.options, "overlay_style", None) or "all"
         standing = self.standing(state)
         crop = self.inspector.focus_crop(inspection)

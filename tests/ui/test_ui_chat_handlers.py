@@ -40,8 +40,8 @@ def test_an_image_shows_the_evidence_first_then_the_verdict(ui_inspector, defect
     assert ("FAIL" if raw["correctness"] == 0 else "PASS") in card and "vision-only" in card
     assert Image.open(overlay).size[0] >= 320 and len(gallery) == len(raw["references"]) and " · d 0." in gallery[0][1]
     assert "<table" in rules and note == "Class: **brick**"
-    assert state.inspection.id == state.record["id"] and chat[-1]["content"].startswith("Class: **brick**")
-    assert _kinds(ui_inspector, state.inspection.id) == ["inspection", "owner"]
+    assert state.inspection_id == state.record["id"] and chat[-1]["content"].startswith("Class: **brick**")
+    assert _kinds(ui_inspector, state.inspection_id) == ["inspection", "owner"]
 
 
 def test_auto_class_is_the_nearest_class_and_says_so(ui_inspector, good_image, images):
@@ -58,8 +58,8 @@ def test_follow_up_streams_and_regenerate_replaces_the_last_answer(ui_inspector,
     assert chat[-2] == {"role": "user", "content": "which rule covers mortar?"}
     assert chat[-1]["content"].startswith("Rules for the region") and state.last_action == "ask"
     again = list(handlers.regenerate(state, ALL_ON, 2, "heatmap"))[-1]
-    assert len(again[0]) == len(chat) and len(state.inspection.turns) == 1
-    assert _kinds(ui_inspector, state.inspection.id).count("retract") == 1
+    assert len(again[0]) == len(chat) and len(handlers.inspections.get(state).turns) == 1
+    assert _kinds(ui_inspector, state.inspection_id).count("retract") == 1
 
 
 def test_look_closer_adds_the_zoomed_crop_and_a_turn(ui_inspector, defect_image, images):
@@ -69,15 +69,15 @@ def test_look_closer_adds_the_zoomed_crop_and_a_turn(ui_inspector, defect_image,
     chat, state = steps[-1][0], steps[-1][2]
     crop, text = chat[-2]["content"]
     assert Image.open(crop["path"]).size[0] >= 448 and "Look closer at the region" in text
-    assert state.last_action == "look" and len(state.inspection.turns) == 1
+    assert state.last_action == "look" and len(handlers.inspections.get(state).turns) == 1
 
 
 def test_regenerating_a_verdict_makes_a_new_logged_inspection(ui_inspector, defect_image, images):
     handlers = ChatHandlers(ui_inspector, images)
     _, last = _send(handlers, defect_image, state=ChatState(owner="t5"))
-    first_id = last[2].inspection.id
+    first_id = last[2].inspection_id
     again = list(handlers.regenerate(last[2], ["class context"], 0, "box"))[-1]
-    assert again[2].inspection.id != first_id and again[2].options.rules is False
+    assert again[2].inspection_id != first_id and again[2].options.rules is False
     assert "switched off" in again[7] and len(again[0]) == 2 and json.loads(again[8])["rules"] == []
 
 
@@ -85,7 +85,8 @@ def test_new_inspection_clears_the_session_but_keeps_its_owner(ui_inspector, def
     handlers = ChatHandlers(ui_inspector, images)
     _, last = _send(handlers, defect_image, state=ChatState(owner="t6"))
     chat, message, state, *_ = handlers.new_inspection(last[2])
-    assert chat == [] and state.inspection is None and state.owner == "t6"
+    assert chat == [] and state.inspection_id is None and state.owner == "t6"
+    assert handlers.inspections.cached(last[2]) is None and len(handlers.inspections) == 0
 
 
 def test_operator_errors_show_on_the_error_line_and_keep_the_last_result(ui_inspector, defect_image, images,
@@ -104,7 +105,7 @@ def test_operator_errors_show_on_the_error_line_and_keep_the_last_result(ui_insp
     message = failed[9]["value"]
     assert literal("cut_off.png is truncated or corrupt") in message and str(tmp_path) not in message
     assert failed[4] == card and failed[0] == state.chat and len(state.chat) == 2      # the last verdict stays
-    assert state.inspection is good[2].inspection and failed[1] == gr.skip()          # what was typed stays
+    assert state.inspection_id == good[2].inspection_id and failed[1] == gr.skip()          # what was typed stays
     _, unknown = _send(handlers, defect_image, state=ChatState(), class_choice="no_such_class")
     assert "no references" in unknown[9]["value"]
     assert "no inspection" in list(handlers.look_closer(ChatState()))[-1][9]["value"]

@@ -11,6 +11,7 @@ from PIL import Image
 
 from assistant.config import NormalcyConfig
 from assistant.inspector import Inspector
+from assistant.verdict import verdict_label
 from ui.chat_handlers import ChatHandlers
 from ui.chat_state import ChatState
 from ui.history_tab import HistoryView
@@ -31,13 +32,17 @@ def _ask(inspector, images, state, text):
     return list(ChatHandlers(inspector, images).send_message(message, state, "brick", [], 0, "heatmap"))
 
 
+def _answers(inspector, inspection_id):
+    return [r["answer"] for r in inspector.log.records() if r["kind"] == "turn" and r["inspection"] == inspection_id]
+
+
 def test_feedback_is_appended_to_the_run_log_with_the_inspection_id(ui_inspector, defect_image, tmp_path, images):
     _, state = _inspect(ui_inspector, images, defect_image, "fb")
     actions = OperatorActions(ui_inspector, tmp_path)
     assert "verdict wrong, corrected label: normal" in actions.thumbs_down("normal", " only dust ", state)
     assert "verdict correct" in actions.thumbs_up("no correction", "", state)
     feedback = [r for r in ui_inspector.log.records() if r["kind"] == "feedback" and r["inspection"] ==
-                state.inspection.id]
+                state.inspection_id]
     assert [(f["rating"], f["label"], f["comment"]) for f in feedback] == [("down", "normal", "only dust"),
                                                                           ("up", None, "")]
     assert "no inspection" in actions.thumbs_up("normal", "", ChatState())
@@ -66,10 +71,10 @@ def test_the_report_is_self_contained_html(ui_inspector, defect_image, tmp_path,
     path = OperatorActions(ui_inspector, tmp_path).export_report(state)[0]
     html = open(path, encoding="utf-8").read()
     assert not re.search(r"https?://|src=\"(?!data:)|href=", html), "no external or relative URL"
-    assert html.count("data:image/png;base64,") >= 2 + len(state.inspection.verdict.references)
+    assert html.count("data:image/png;base64,") >= 2 + len(state.record["verdict"]["references"])
     assert "is the &lt;mortar&gt; cracked?" in html and "where exactly?" in html
-    for expected in (state.inspection.id, ui_inspector.workspace.encoder.id, state.record["config_hash"],
-                     state.inspection.verdict.label, "none (vision-only)"):
+    for expected in (state.inspection_id, ui_inspector.workspace.encoder.id, state.record["config_hash"],
+                     verdict_label(state.record["verdict"]), "none (vision-only)"):
         assert expected in html
 
 
@@ -100,18 +105,18 @@ def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_res
     restarted = Inspector(NormalcyConfig(), private_inspector.home)       # a new process would do the same
     view = HistoryView(restarted, images)
     rows, picker, _ = view.list_history(ChatState(owner="browser:alice"))
-    assert [row[1] for row in rows] == [mine.inspection.id] and picker["value"] == mine.inspection.id
-    assert "no inspection" in view.reopen_inspection(theirs.inspection.id, ChatState(owner="browser:alice"))[-1]["value"]
-    reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:alice"))
+    assert [row[1] for row in rows] == [mine.inspection_id] and picker["value"] == mine.inspection_id
+    assert "no inspection" in view.reopen_inspection(theirs.inspection_id, ChatState(owner="browser:alice"))[-1]["value"]
+    reopened = view.reopen_inspection(mine.inspection_id, ChatState(owner="browser:alice"))
     chat, _, state, note, card, overlay, gallery, rules, raw, _, tabs, _ = reopened
-    assert Image.open(chat[0]["content"][0]["path"]).size == mine.inspection.evidence.query.size
+    assert Image.open(chat[0]["content"][0]["path"]).size == Image.open(defect_image).size
     text, crop = chat[-1]["content"]                  # "where?": the answer and its crop, drawn again
-    assert text == literal(mine.inspection.turns[0][1]) and Image.open(crop["path"]).size[0] >= 320
+    assert text == literal(_answers(restarted, mine.inspection_id)[0]) and Image.open(crop["path"]).size[0] >= 320
     assert json.loads(raw) == mine.record["verdict"] and "Reopened inspection" in note
     assert state.last_action == "ask"
     follow = _ask(restarted, images, state, "and now?")[-1]
     assert follow[0][-1]["content"] and len(follow[0]) == len(chat) + 2
-    turns = [r for r in restarted.log.records() if r["kind"] == "turn" and r["inspection"] == mine.inspection.id]
+    turns = [r for r in restarted.log.records() if r["kind"] == "turn" and r["inspection"] == mine.inspection_id]
     assert [t["question"] for t in turns] == ["where?", "and now?"]
 
 
@@ -121,8 +126,8 @@ def test_a_past_inspection_opens_read_only_when_its_evidence_cannot_be_gathered(
     references = private_inspector.workspace.references
     references.remove(references.of_class("brick"))
     view = HistoryView(Inspector(NormalcyConfig(), private_inspector.home), images)
-    reopened = view.reopen_inspection(mine.inspection.id, ChatState(owner="browser:carol"))
+    reopened = view.reopen_inspection(mine.inspection_id, ChatState(owner="browser:carol"))
     chat, _, state, note, card, overlay, gallery, rules, raw, *_ = reopened
-    assert "read-only" in note and "store" in note and state.inspection is None
+    assert "read-only" in note and "store" in note and state.inspection_id is None
     assert json.loads(raw) == mine.record["verdict"] and Image.open(overlay).size[0] >= 320 and gallery
     assert "Attach an image of the part first" in _ask(private_inspector, images, state, "still there?")[-1][9]["value"]
