@@ -20,6 +20,7 @@ from ui.chat_handlers import SWITCHES, ChatHandlers, class_choices
 from ui.evidence_panel import empty_card, rules_table
 from ui.history_tab import HistoryView, build_history_tab, wire_history_tab
 from ui.image_folder import ImageFolder
+from ui.inspection_cache import INSPECTIONS, InspectionCache
 from ui.inspector_queue import InspectorQueue
 from ui.login_throttle import LoginThrottle
 from ui.operator_actions import NO_LABEL, OperatorActions
@@ -119,17 +120,22 @@ def _evidence_column() -> SimpleNamespace:
     return ui
 
 
+def _handlers(inspector, work_dir: Path, who: Roles, queue: InspectorQueue, inspections: InspectionCache) -> tuple:
+    """The tabs' handlers: they share the Inspector lock and the inspection cache (sessions' states hold ids)."""
+    images = ImageFolder(work_dir / "images")
+    return (ChatHandlers(inspector, images, queue, inspections), HistoryView(inspector, images, inspections),
+            RuleEditor(inspector, who), OperatorActions(inspector, work_dir / "reports", who, inspections, queue))
+
+
 def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str] | None = None) -> gr.Blocks:
-    """The Gradio app over `inspector` (not launched). Images shown and reports exported are written under
-    `work_dir` (default: a new temp folder; Gradio serves files from the system temp folder). roles: each
-    login's role (ui/roles.py); none: one local user, an engineer."""
+    """The Gradio app over `inspector` (not launched); shown images and reports go under `work_dir` (default: a
+    new temp folder, which Gradio serves from). roles: each login's (ui/roles.py); none: one local engineer."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
-    images, who, queue = ImageFolder(work_dir / "images"), Roles(roles), InspectorQueue()
-    chat, history = ChatHandlers(inspector, images, queue), HistoryView(inspector, images)
-    editor, actions = RuleEditor(inspector, who), OperatorActions(inspector, work_dir / "reports", who)
+    who, queue, inspections = Roles(roles), InspectorQueue(), InspectionCache(inspector, INSPECTIONS)
+    chat, history, editor, actions = _handlers(inspector, work_dir, who, queue, inspections)
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
-        state = gr.State(None, time_to_live=SESSION_IDLE_S)
+        state = gr.State(None, time_to_live=SESSION_IDLE_S, delete_callback=inspections.release)
         browser_id = gr.BrowserState("", storage_key="normalcy-browser-id", secret=browser_secret(inspector.home))
         gr.Markdown("## Normalcy · is this part defective, and why?", elem_id="title")
         gr.Markdown(mode_notice(inspector), elem_id="mode-notice")
@@ -158,7 +164,23 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
         for event in (loaded, *chat_events, reopened):     # the actions follow whether there is an inspection
             event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
                                                      ops.label, ops.comment, ops.report], api_visibility="private")
+        app.unload(released_on_close(app))
+    app.inspections = inspections
     return app
+
+
+def released_on_close(app: gr.Blocks):
+    """The app's unload handler: when a session's page (or API client) disconnects, its state and Gradio's
+    record of it (a copy of every component's config, ~0.25 MB) are deleted at once, as Gradio does for the
+    least recently used session past `SESSIONS` — not kept an hour, as Gradio keeps a closed session's.
+    Deleting the state runs its delete callback, which drops the session's inspection from the cache."""
+    def release(request: gr.Request):
+        holder, session = app.state_holder, request.session_hash
+        holder.delete_state(session)
+        with holder.lock:
+            holder.session_data.pop(session, None)
+            holder.time_last_used.pop(session, None)
+    return release
 
 
 def _wire_chat(chat: ChatHandlers, left, state, outputs) -> list:
