@@ -1,14 +1,15 @@
 """Load test of `normalcy serve` on loopback: N concurrent API clients (gradio_client) for M minutes.
 
-    .venv/bin/python bench/load.py --clients 8 --minutes 5 [--out runs/load.json]
+    .venv/bin/python bench/load.py --clients 8 --minutes 5 [--questions 2] [--out runs/load.json]
 
 The script builds a data home (class `brick`: tiles of scikit-image's real brick texture as references,
 held-out tiles and tiles with synthetic defects as parts), starts a real `normalcy serve` on a free
 127.0.0.1 port with its own temp folder (TMPDIR), and runs the clients. Each client plays operators one
-after another: a new session (a new `Client`), an inspection, then follow-up questions, then the next
-session. It reports requests, errors, latency p50/p95 per kind, inspections and turns in the run log
-against those sent, the server's RSS and its temp folder's size over time, and what is left in the temp
-folder after SIGTERM. Only loopback is contacted; the number of clients and the duration are bounded.
+after another: a new session (a new `Client`), an inspection, then `--questions` follow-ups (0-2; 0 makes
+short sessions, to open many), then the next session. It reports sessions, requests, errors, latency
+p50/p95 per kind, inspections and turns in the run log against those sent, the server's RSS over time
+(and its trend over the second half) and its temp folder's size, and what is left in the temp folder
+after SIGTERM. Only loopback is contacted; the number of clients and the duration are bounded.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ class Tally:
         return result
 
 
-def one_client(url: str, parts: list[Path], deadline: float, tally: Tally, index: int, downloads: Path) -> None:
+def one_client(url: str, parts: list[Path], deadline: float, tally: Tally, index: int, downloads: Path,
+               questions: tuple = QUESTIONS) -> None:
     from gradio_client import Client, handle_file
 
     turn = index
@@ -127,7 +129,7 @@ def one_client(url: str, parts: list[Path], deadline: float, tally: Tally, index
         done = tally.time("inspect", lambda: client.predict(message=message, class_choice="auto",
                                                             switches=["rules"], reference_count=2,
                                                             overlay_style="heatmap", api_name="/send_message"))
-        for question in QUESTIONS if done is not None else ():
+        for question in questions if done is not None else ():
             if time.monotonic() >= deadline:
                 break
             tally.time("ask", lambda q=question: client.predict(
@@ -168,9 +170,9 @@ def logged(home: Path) -> dict:
     return counts
 
 
-def run_clients(url: str, parts: list[Path], clients: int, seconds: float, work: Path) -> Tally:
+def run_clients(url: str, parts: list[Path], clients: int, seconds: float, work: Path, questions: tuple) -> Tally:
     tally, deadline = Tally(), time.monotonic() + seconds
-    threads = [threading.Thread(target=one_client, args=(url, parts, deadline, tally, i, work / f"dl{i}"))
+    threads = [threading.Thread(target=one_client, args=(url, parts, deadline, tally, i, work / f"dl{i}", questions))
                for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -190,18 +192,36 @@ def stop_server(process: subprocess.Popen, tmp: Path) -> dict:
     return {"exit_code": code, "left_in_tmp": left, "left_mb": round(folder_bytes(tmp) / 2**20, 2)}
 
 
+def halves(samples: list) -> dict:
+    """RSS trend: the second half's mean minus the first's, and the growth over the second half by a
+    least-squares line through its samples (the per-minute heap trims make single samples noisy)."""
+    first, second = samples[:len(samples) // 2], samples[len(samples) // 2:]
+    if len(second) < 3:
+        return {}
+    t, rss = [s["t_s"] for s in second], [s["rss_mb"] for s in second]
+    slope = statistics.linear_regression(t, rss).slope
+    minutes: dict[int, list] = {}
+    for s in samples:
+        minutes.setdefault(int(s["t_s"] // 60), []).append(s["rss_mb"])
+    return {"second_half_minus_first": round(statistics.mean(rss) - statistics.mean(s["rss_mb"] for s in first), 1),
+            "second_half_growth_fit": round(slope * (t[-1] - t[0]), 1),
+            "per_minute_min": [min(v) for v in minutes.values()],
+            "per_minute_mean": [round(statistics.mean(v)) for v in minutes.values()]}
+
+
 def summary(tally: Tally, samples: list, home: Path, stopped: dict, args) -> dict:
     sent = {kind: len(v) + tally.errors.get(kind, 0) for kind, v in tally.latencies.items()}
     counts = logged(home)
     warm = samples[min(len(samples) - 1, 2)] if samples else {}
-    return {"clients": args.clients, "minutes": args.minutes, "requests_sent": sent, "errors": tally.errors,
+    return {"clients": args.clients, "minutes": args.minutes, "questions": args.questions, "sessions": sent["session"],
+            "requests_sent": sent, "errors": tally.errors,
             "error_examples": tally.examples,
             "latency": {kind: percentiles(v) for kind, v in tally.latencies.items()},
             "run_log": {"inspections": counts.get("inspection", 0), "turns": counts.get("turn", 0),
                         "owners": counts.get("owner", 0)},
             "rss_mb": {"start": samples[0]["rss_mb"] if samples else None, "after_15_s": warm.get("rss_mb"),
                        "end": samples[-1]["rss_mb"] if samples else None,
-                       "max": max((s["rss_mb"] for s in samples), default=None)},
+                       "max": max((s["rss_mb"] for s in samples), default=None), **halves(samples)},
             "tmp_mb": {"start": samples[0]["tmp_mb"] if samples else None,
                        "end": samples[-1]["tmp_mb"] if samples else None},
             "after_sigterm": stopped, "samples": samples}
@@ -211,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8, choices=range(1, 33), metavar="1..32")
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--questions", type=int, default=len(QUESTIONS), choices=range(len(QUESTIONS) + 1),
+                        metavar=f"0..{len(QUESTIONS)}", help="follow-ups per session")
     parser.add_argument("--out", type=Path, help="write the full result (with RSS samples) as JSON here")
     args = parser.parse_args()
     if not 0 < args.minutes <= 30:
@@ -225,7 +247,8 @@ def main() -> None:
     samples, stop, start = [], threading.Event(), time.monotonic()
     sampler = threading.Thread(target=sample, args=(psutil.Process(process.pid), tmp, stop, start, samples))
     sampler.start()
-    tally = run_clients(f"http://127.0.0.1:{port}/", parts, args.clients, args.minutes * 60, work)
+    tally = run_clients(f"http://127.0.0.1:{port}/", parts, args.clients, args.minutes * 60, work,
+                        QUESTIONS[:args.questions])
     stop.set()
     sampler.join()
     result = summary(tally, samples, home, stop_server(process, tmp), args)
