@@ -173,8 +173,10 @@ def released_on_close(app: gr.Blocks):
     """The app's unload handler: when a session's page (or API client) disconnects, its state and Gradio's
     record of it (a copy of every component's config, ~0.25 MB) are deleted at once, as Gradio does for the
     least recently used session past `SESSIONS` — not kept an hour, as Gradio keeps a closed session's.
-    Deleting the state runs its delete callback, which drops the session's inspection from the cache."""
-    def release(request: gr.Request):
+    Deleting the state runs its delete callback, which drops the session's inspection from the cache. It is
+    a coroutine, so it runs on the server's event loop, between (never during) Gradio's sweeps of expired
+    state, which walk the same sessions without a lock."""
+    async def release(request: gr.Request):
         holder, session = app.state_holder, request.session_hash
         holder.delete_state(session)
         with holder.lock:
