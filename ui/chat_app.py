@@ -1,5 +1,7 @@
 """The browser chat: `create_app(inspector)` builds the Gradio app over an injected Inspector; `launch()`
-serves it. Nothing here is module-global state: each browser session keeps its inspection in a `gr.State`.
+serves it. Nothing here is module-global state: each browser session keeps its small state (ids, transcript,
+paths) in a `gr.State`, and its inspection in the app's bounded `InspectionCache`; a closed session is
+released at once (`released_on_close`).
 
 Layout: an Inspect tab (chat on the left — class selector, strategy switches, chat, look closer /
 regenerate / new, operator actions — and the evidence panel on the right), a Rules tab and a History tab.
@@ -29,7 +31,7 @@ from ui.rules_tab import RuleEditor, build_rules_tab, wire_rules_tab
 
 CSS = Path(__file__).with_name("chat_app.css").read_text(encoding="utf-8")
 CACHE_SWEEP = (600, 3600)   # every 10 min, Gradio's copies of uploads and shown files older than 1 h are deleted
-SESSION_IDLE_S = 1800       # a session's inspection untouched for 30 min is freed (History still reopens it)
+SESSION_IDLE_S = 1800       # a session's state untouched for 30 min is freed (History still reopens it)
 DISPLAY_STYLE = "all"       # the app starts on heatmap + limit contour + box, so the defect region is always drawn
 CHAT_HEIGHT = "clamp(200px, calc(100vh - 470px), 620px)"   # 1280×720: the message box shows without scrolling
 SESSIONS = 256              # at most this many sessions kept in memory; the least recently used goes first
