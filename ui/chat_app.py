@@ -125,7 +125,7 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
     login's role (ui/roles.py); none: one local user, an engineer."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
     images, who, queue = ImageFolder(work_dir / "images"), Roles(roles), InspectorQueue()
-    chat, history = ChatHandlers(inspector, images, queue), HistoryView(inspector, images)
+    chat, history = ChatHandlers(inspector, images, queue), HistoryView(inspector, images, who)
     editor, actions = RuleEditor(inspector, who), OperatorActions(inspector, work_dir / "reports", who)
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
