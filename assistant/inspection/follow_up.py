@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.verdict import score_in_words
+from assistant.verdict import box_words, score_in_words
 
 INTENTS = (("compare", ("compare", "comparison", "reference", "versus", " vs", "differ", "side by side")),
            ("rule", ("rule", "criteri", "spec", "standard", "allowed", "tolerance", "applies")),
@@ -68,22 +68,19 @@ def images(evidence, question: str) -> list:
     return _compare(evidence).images if kind == "compare" else []
 
 
-def _box_words(box) -> str:
-    x0, y0, x1, y1 = box
-    return f"x {x0}-{x1}, y {y0}-{y1} px ({x1 - x0}×{y1 - y0} px)"
-
-
 def _where(evidence) -> FollowUp:
     box, over = region(evidence)
     width, height = evidence.query.size
+    place = box_words(box, evidence.mm_per_px)
     if over:
-        text = (f"The defect region is the verdict's box, {_box_words(box)}, in a {width}×{height} px image "
+        text = (f"The defect region is the verdict's box, {place}, in a {width}×{height} px image "
                 f"({score_in_words(round(evidence.anomaly_score, 4))}). The crop below shows it enlarged.")
     else:
-        text = (f"No region is over the class limit. The warmest region is {_box_words(box)} in a "
+        text = (f"No region is over the class limit. The warmest region is {place} in a "
                 f"{width}×{height} px image; the crop below shows it enlarged.")
-    return FollowUp(text + " Sizes are in pixels: this class has no millimetre scale configured.",
-                    [(f"crop at {_box_words(box)}", crop(evidence.query.image, box))])
+    scale = (f" Millimetres from this class's scale (classes.{evidence.class_name}.mm_per_px in the config)."
+             if evidence.mm_per_px else " Sizes are in pixels: this class has no millimetre scale configured.")
+    return FollowUp(text + scale, [(f"crop at {place}", crop(evidence.query.image, box))])
 
 
 def _rules(evidence, question: str, rule_store) -> FollowUp:
@@ -95,7 +92,7 @@ def _rules(evidence, question: str, rule_store) -> FollowUp:
     ranked = sorted(ranked, key=lambda r: (r.rule.kind not in lead, -r.similarity))[:4]
     if not ranked:
         return FollowUp(f"The class {evidence.class_name} has no rules; add them in the Rules tab.")
-    place = f"the region {_box_words(box)}"
+    place = f"the region {box_words(box, evidence.mm_per_px)}"
     lines = [f"Rules for {place}, most applicable first:"]
     for rank, item in enumerate(ranked, start=1):
         rule = item.rule
@@ -123,7 +120,7 @@ def _compare(evidence) -> FollowUp:
     scaled = [round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)]
     pair = side_by_side(crop(evidence.query.image, box), crop(reference, scaled))
     hot = "the defect region" if over else "the warmest region"
-    text = (f"Left: your part at {hot} ({_box_words(box)}). Right: the nearest normal reference "
+    text = (f"Left: your part at {hot} ({box_words(box, evidence.mm_per_px)}). Right: the nearest normal reference "
             f"{Path(nearest.path).name} (embedding distance {nearest.distance:.3f}) at the same place. "
             f"Where they differ is what the map scores: {score_in_words(round(evidence.anomaly_score, 4))}.")
     return FollowUp(text, [(f"part (left) vs {Path(nearest.path).name} (right)", pair)])
