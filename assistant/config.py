@@ -117,19 +117,36 @@ class RecordsConfig:
 
 
 @dataclass(frozen=True)
+class ClassConfig:
+    """One product class's own settings (`classes: {NAME: {...}}`).
+
+    mm_per_px: millimetres per pixel of the image file as the camera takes it (the class's scale); with it,
+      box sizes are also given in mm. None: sizes in px only.
+    """
+
+    mm_per_px: float | None = None
+
+    def __post_init__(self):
+        within("mm_per_px", self.mm_per_px, 0, above=True, optional=True)
+
+
+@dataclass(frozen=True)
 class NormalcyConfig:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     inputs: InputConfig = field(default_factory=InputConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
     records: RecordsConfig = field(default_factory=RecordsConfig)
     rules_dir: str = str(REPO_ROOT / "data" / "rules")
+    classes: dict[str, ClassConfig] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Short stable hash of the whole configuration (for reports and result caches)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Short stable hash of the whole configuration (for reports and result caches); no class settings
+        hash as before there were any."""
+        settings = {key: value for key, value in self.to_dict().items() if key != "classes" or value}
+        blob = json.dumps(settings, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
@@ -152,6 +169,11 @@ def from_dict(cls: type, data: dict, where: str = "config"):
 def _coerce(hint, value, where: str):
     if dataclasses.is_dataclass(hint):
         return from_dict(hint, value, where)
+    if typing.get_origin(hint) is dict:             # NAME -> settings dataclass, e.g. classes
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping of names to settings, got {value!r}")
+        item = typing.get_args(hint)[1]
+        return {str(name): from_dict(item, settings or {}, f"{where}.{name}") for name, settings in value.items()}
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         kinds = typing.get_args(item) if isinstance(item, types.UnionType) else (item,)

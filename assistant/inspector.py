@@ -193,8 +193,8 @@ class Inspector:
         if session is None:
             pieces = iter([found.text])
         else:                                       # the model gets the evidence vision-only mode would answer with
-            asked = f"{question}\n\n{follow_up.FOR_THE_MODEL}\n{found.text}"
-            mark, noted, pieces = len(session.history), len(session.notes), session.ask_stream(asked)
+            asked = f"{question}\n\n{follow_up.FOR_THE_MODEL}\n{found.text}"     # and its crops, as images
+            mark, noted, pieces = len(session.history), len(session.notes), session.ask_stream(asked, *found.for_model)
         answer = []
         try:
             for piece in pieces:

@@ -48,6 +48,8 @@ class Verdict:
       (the stated false-alarm rate, the rate the leave-one-out normals can promise, and how many they are).
     region_check: where the model's reasoning names a region, whether the map agrees (see
       `reasoning.region_check`); None when it names none or no model answered.
+    mm_per_px: millimetres per pixel of `defect_box`'s coordinates, from the class's configured scale
+      (`classes: {NAME: {mm_per_px}}`, adjusted when the image was decoded reduced); None: no scale, px only.
     """
 
     reasoning: str
@@ -68,6 +70,7 @@ class Verdict:
     region_check: dict | None = None
     operating_point: dict | None = None
     out_of_distribution: dict | None = None
+    mm_per_px: float | None = None
 
     def __post_init__(self):
         if self.correctness not in (0, 1):
@@ -96,6 +99,20 @@ def score_in_words(anomaly_score: float) -> str:
     if percent == 0:
         return "at the class limit"
     return f"{abs(percent)} % {'over' if percent > 0 else 'under'} the class limit"
+
+
+def box_words(box, mm_per_px: float | None = None) -> str:
+    """Where a box is and how big, for every place that shows one: "x 12-80, y 30-95 px (68×65 px)"; with
+    the class's scale also in mm, "(68×65 px, 3.40×3.25 mm)". No scale: px only, no mm claim."""
+    x0, y0, x1, y1 = box
+    size = f"{x1 - x0}×{y1 - y0} px"
+    if mm_per_px:
+        size += f", {_mm((x1 - x0) * mm_per_px)}×{_mm((y1 - y0) * mm_per_px)} mm"
+    return f"x {x0}-{x1}, y {y0}-{y1} px ({size})"
+
+
+def _mm(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
 def verdict_label(verdict: dict) -> str:

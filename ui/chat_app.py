@@ -125,7 +125,7 @@ def _evidence_column() -> SimpleNamespace:
 def _handlers(inspector, work_dir: Path, who: Roles, queue: InspectorQueue, inspections: InspectionCache) -> tuple:
     """The tabs' handlers: they share the Inspector lock and the inspection cache (sessions' states hold ids)."""
     images = ImageFolder(work_dir / "images")
-    return (ChatHandlers(inspector, images, queue, inspections), HistoryView(inspector, images, inspections),
+    return (ChatHandlers(inspector, images, queue, inspections), HistoryView(inspector, images, who, inspections),
             RuleEditor(inspector, who), OperatorActions(inspector, work_dir / "reports", who, inspections, queue))
 
 

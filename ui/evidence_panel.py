@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from assistant.verdict import score_in_words, verdict_label
+from assistant.verdict import box_words, score_in_words, verdict_label
 from ui.markdown_text import literal
 
 DISPLAY_MIN_SIDE = 320
@@ -71,18 +71,15 @@ def verdict_card(verdict: dict) -> str:
     label = verdict_label(verdict)
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
-    region = region_words(verdict.get("defect_box"))
+    region = region_words(verdict.get("defect_box"), verdict.get("mm_per_px"))
     return (f'<div class="nc-card {LABEL_CSS.get(label, "nc-fail")}"><div class="nc-label">{label}</div>'
             f'<div class="nc-score"><b>{escape(score_in_words(verdict["anomaly_score"]))}</b> '
             f'of {escape(verdict["class_name"])}</div>'
             f'<div class="nc-meta">{escape(decided)}{model} · {escape(region)}</div>{_review_lines(verdict)}</div>')
 
 
-def region_words(box) -> str:
-    if not box:
-        return "no defect region"
-    x0, y0, x1, y1 = box
-    return f"region x {x0}-{x1}, y {y0}-{y1} px ({x1 - x0}×{y1 - y0} px)"
+def region_words(box, mm_per_px: float | None = None) -> str:
+    return f"region {box_words(box, mm_per_px)}" if box else "no defect region"
 
 
 def _review_lines(verdict: dict) -> str:

@@ -1,12 +1,18 @@
-"""The History tab: this session's past inspections from the run log (time, class, verdict, score), and
-reopening one — after a restart too — with its image, overlay, verdict and turns, ready for follow-ups.
+"""The History tab: past inspections from the run log (a thumbnail, time, class, verdict, score, file,
+feedback), and reopening one — after a restart too — with its image, overlay, verdict and turns, ready for
+follow-ups.
 
-Only inspections owned by this session's owner are listed (see `ChatState.owner`), so two people using
-the app at once never see each other's images or history.
+Who sees what (`HistoryView.viewer`): an engineer sees every inspection in the home — so does the one local
+user of an app without logins (an engineer, ui/roles.py), from any browser and any earlier session; an
+operator login sees all of its own inspections, from any browser, and no other login's. Engineers see
+everyone's because reviewing the operators' verdicts and feedback is their job.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,31 +30,62 @@ from ui.markdown_text import literal
 from ui.operator_actions import feedback_words
 from ui.operator_errors import OPERATOR_ERRORS, Refused, warning
 
-COLUMNS = ["time", "id", "class", "verdict", "score", "status", "turns", "file", "feedback"]
+COLUMNS = ["image", "time", "id", "class", "verdict", "score", "status", "turns", "file", "feedback"]
+THUMB_PX = 96            # a thumbnail's longer side: a 1,000-row list stays a few MB
 
 
-def line(listed) -> dict:
-    """One row of the list: the logged summary, the score in words, the chosen file's name and the
-    standing (latest) feedback."""
+@lru_cache(maxsize=2048)
+def thumbnail(path: str) -> str:
+    """A logged image -> an <img> of it as a JPEG data URL at most THUMB_PX on a side (a few kB; "" when the
+    file is gone). The cell's only markup is this tag (no text from data); nothing is fetched from anywhere.
+    Cached by path: logged images are named by their sha256, so a path's content never changes."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (THUMB_PX, THUMB_PX))
+            small = image.convert("RGB")
+    except OSError:
+        return ""
+    small.thumbnail((THUMB_PX, THUMB_PX))
+    data = io.BytesIO()
+    small.save(data, "JPEG", quality=80)
+    encoded = base64.b64encode(data.getvalue()).decode("ascii")
+    return (f'<img src="data:image/jpeg;base64,{encoded}" alt="thumbnail" width="{small.width}" '
+            f'height="{small.height}" class="nc-thumb">')
+
+
+def line(listed, image_path=None) -> dict:
+    """One row of the list: the thumbnail (with `image_path`: sha256 -> the logged file), the logged
+    summary, the score in words, the chosen file's name and the standing (latest) feedback."""
     given, summary = listed.standing_feedback, listed.summary()
-    return {**summary, "score": score_in_words(summary["score"]), "file": Path(listed.source).name,
+    shown = thumbnail(str(image_path(listed.image))) if image_path and listed.image else ""
+    return {**summary, "image": shown, "score": score_in_words(summary["score"]), "file": Path(listed.source).name,
             "feedback": feedback_words(given["rating"], given.get("label")) if given else ""}
 
 
 class HistoryView:
-    def __init__(self, inspector, images, inspections: InspectionCache | None = None):
-        """inspections: the sessions' inspections (`InspectionCache`, shared with the chat)."""
+    def __init__(self, inspector, images, roles=None, inspections: InspectionCache | None = None):
+        """roles: the app's `Roles` (None: no logins, the one local user is an engineer); inspections: the
+        sessions' inspections (`InspectionCache`, shared with the chat)."""
         self.inspector = inspector
         self.images = images
+        self.roles = roles
         self.inspections = InspectionCache(inspector) if inspections is None else inspections
 
+    def viewer(self, state, request) -> str | None:
+        """Whose inspections this request may list and reopen: None (all of them) for an engineer, else
+        the login's own (`ChatState.owner_for`)."""
+        role = self.roles.of(request) if self.roles is not None else "engineer"
+        return None if role == "engineer" else state.owner_for(request)
+
     def list_history(self, state, request: gr.Request = None):
-        """This session's past inspections, newest first, and the picker to reopen one."""
+        """The past inspections this request may see (`viewer`), newest first, and the picker to reopen one."""
         state = state or ChatState()
-        past = self.inspector.history.list(state.owner_for(request))
-        rows = [[line(p)[column] for column in COLUMNS] for p in past]
-        choices = [(f"{s['time']} · {s['file']} · {s['class']} · {s['verdict']} · {s['id']}", s["id"])
-                   for s in (line(p) for p in past)]
+        past = self.inspector.history.list(self.viewer(state, request))
+        lines = [line(p, self.inspector.history.image_path) for p in past]
+        rows = [[s[column] for column in COLUMNS] for s in lines]
+        choices = [(f"{s['time']} · {s['file']} · {s['class']} · {s['verdict']} · {s['id']}", s["id"]) for s in lines]
         return rows, gr.update(choices=choices, value=choices[0][1] if choices else None), state
 
     def reopen_inspection(self, inspection_id, state, request: gr.Request = None):
@@ -64,7 +101,7 @@ class HistoryView:
     def _reopen(self, inspection_id, state, request):
         if not inspection_id:
             raise Refused("Pick an inspection from the list first.")
-        owner = state.owner_for(request)
+        owner = self.viewer(state, request)
         past = self.inspector.history.get(inspection_id, owner)
         record, note = past.record, f"Reopened inspection {literal(inspection_id)} from {literal(past.record['time'])}"
         try:
@@ -113,7 +150,8 @@ def build_history_tab() -> SimpleNamespace:
     ui = SimpleNamespace()
     ui.refresh = gr.Button("Refresh", size="sm", elem_id="history-refresh")
     ui.table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, elem_id="history-table",
-                            column_widths=["13%", "10%", "9%", "8%", "14%", "9%", "5%", "14%", "18%"])
+                            datatype=["html"] + ["str"] * (len(COLUMNS) - 1),
+                            column_widths=["8%", "12%", "9%", "8%", "8%", "13%", "8%", "5%", "13%", "16%"])
     with gr.Row():
         ui.pick = gr.Dropdown([], label="Inspection", scale=4, elem_id="history-pick")
         ui.reopen = gr.Button("Reopen", variant="primary", scale=1, elem_id="history-reopen")

@@ -56,7 +56,8 @@ def _provenance(record: dict, verdict: dict, file_name: str, feedback: dict | No
              ("class limit (map score)", verdict["threshold"]), ("map score", verdict["map_score"]),
              ("status", verdict["status"]), ("model", verdict.get("model") or "none (vision-only)"),
              ("encoder", record.get("encoder", "")), ("config hash", record.get("config_hash", "")),
-             ("image sha256", verdict["image_sha256"]), ("defect region", region_words(verdict.get("defect_box"))),
+             ("image sha256", verdict["image_sha256"]),
+             ("defect region", region_words(verdict.get("defect_box"), verdict.get("mm_per_px"))),
              *_feedback_rows(feedback)]
     if record.get("options"):
         pairs.append(("options", json.dumps(record["options"], sort_keys=True)))

@@ -71,6 +71,11 @@ def check_exposure(host: str, logins: list) -> None:
                        f"(one user:password per line) or set {AUTH_ENV}=user:password, or bind 127.0.0.1")
 
 
+def say(text: str) -> None:
+    """A line of start-up progress (stderr): each step before the URL, which comes once the port accepts."""
+    click.echo(f"warming up: {text}", err=True)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; anything but loopback needs --auth-file or $NORMALCY_AUTH.")
@@ -89,21 +94,26 @@ def serve(obj, host, port, auth_file, model):
     inspector = obj.inspector
     # a wrong model path fails here, with one line, not at the first inspection; the model's P(anomalous) is
     # calibrated now for the configured settings, and in the background for any other an operator picks
-    inspector.warm_up(calibrate=True, progress=lambda text: click.echo(f"warming up: {text}", err=True))
+    inspector.warm_up(calibrate=True, progress=say)
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
-    click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
     limit_malloc_arenas()
     trimmer = HeapTrimmer().start()
     with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals():
         os.environ["GRADIO_TEMP_DIR"] = str(Path(work_dir) / "gradio")  # uploads and Gradio's copies live here too
+        say("building the chat app")
         from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
         from ui.memory_probe import start_probe
 
         app = create_app(inspector, work_dir=Path(work_dir), roles={user: role for user, _, role in logins})
         start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
         try:
+            say("starting the web server")
             launch(app, host, port, [(user, password) for user, password, _ in logins] or None, quiet=True,
-                   max_file_size=inspector.config.inputs.max_bytes)
+                   max_file_size=inspector.config.inputs.max_bytes, block=False)
+            # only now, with the port accepting connections, is the address worth printing
+            click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)",
+                       err=True)
+            app.block_thread()
         except OSError as exc:
             raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
         finally:

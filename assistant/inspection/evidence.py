@@ -35,6 +35,7 @@ class Evidence:
     calibration: Calibration
     reference_dir: object = None  # Path of the stored reference copies
     out_of_distribution: OutOfDistribution | None = None   # set when the query is far outside its class
+    mm_per_px: float | None = None  # millimetres per pixel of `query.image`: the class's scale (`scale_of`)
 
     @property
     def threshold(self) -> float:
@@ -90,6 +91,16 @@ class Evidence:
             return image.convert("RGB")
 
 
+def scale_of(config, class_name: str, query: LoadedImage) -> float | None:
+    """Millimetres per pixel of the decoded image: the class's configured scale (per pixel of the file),
+    times the reduction when the file was decoded reduced; None when the class has no scale."""
+    setting = config.classes.get(class_name)
+    if setting is None or setting.mm_per_px is None:
+        return None
+    file_width = (query.source_size or query.size)[0]
+    return setting.mm_per_px * (file_width / query.size[0])
+
+
 class EvidenceGatherer:
     """One inspection's evidence: the k nearest references of the class, its rules, the map and threshold."""
 
@@ -116,4 +127,4 @@ class EvidenceGatherer:
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
             outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
             return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references,
-                            outside)
+                            outside, scale_of(self.ws.config, class_name, query))

@@ -81,7 +81,7 @@ def vision_only_verdict(evidence) -> Verdict:
         status="vision_only", class_name=evidence.class_name, map_score=round(evidence.map_score, 6),
         image_sha256=evidence.query.sha256, references=[r.to_dict() for r in evidence.references],
         rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box, notice=NOTICE,
-        operating_point=evidence.calibration.operating_point())
+        operating_point=evidence.calibration.operating_point(), mm_per_px=evidence.mm_per_px)
 
 
 def out_of_distribution_verdict(evidence, model: str | None = None) -> Verdict:

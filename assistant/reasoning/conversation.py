@@ -176,13 +176,15 @@ class Session:
         self.history.append(assistant(generation.text))
         return generation
 
-    def ask_stream(self, question: str, *images: ImagePart) -> Iterator[str]:
+    def ask_stream(self, question: str, *images: ImagePart | tuple[str, Image.Image]) -> Iterator[str]:
         """Like `ask`, streaming text deltas; the full answer joins the history when the stream ends.
+        `images` may also be (label, image) pairs (e.g. a follow-up's crops, `FollowUp.for_model`).
 
         When the consumer stops early, the answer so far joins the history (the operator cut it short).
         When the backend fails mid-answer (e.g. the server died), the question is taken back out and
         nothing of the partial answer is kept; the error propagates.
         """
+        images = tuple(part if isinstance(part, ImagePart) else ImagePart(part[1], part[0]) for part in images)
         self.history.append(user(*images, question))
         pieces: list[str] = []
         failed = False

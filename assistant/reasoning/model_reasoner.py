@@ -98,7 +98,7 @@ class ModelReasoner:
             rules=[r.to_dict() for r in evidence.rules], defect_box=evidence.defect_box,
             model_score=answer.p_anomalous, model=self.backend.name, raw_text=answer.raw_text, notice=notice,
             region_check=region_check(answer.reasoning, evidence.defect_box, evidence.peak, evidence.query.size)
-            if parsed else None, operating_point=evidence.calibration.operating_point())
+            if parsed else None, operating_point=evidence.calibration.operating_point(), mm_per_px=evidence.mm_per_px)
 
     def _fused_score(self, evidence, answer, vlm, chosen) -> tuple[float, bool]:
         """(the map score and the model's P(anomalous) fused (1.0 = threshold), whether P was calibrated)."""

@@ -60,7 +60,8 @@ class PastInspection:
 @dataclass(frozen=True)
 class ListedInspection:
     """One line of the history list: time, id, class, verdict, score, status, number of turns; and the
-    file the operator chose (`source`) and the feedback that stands (the latest), read from the index."""
+    file the operator chose (`source`), the feedback that stands (the latest) and the logged image's sha256
+    (`image`), read from the index."""
     row: dict
 
     @property
@@ -75,8 +76,14 @@ class ListedInspection:
     def standing_feedback(self) -> dict | None:
         return json.loads(self.row["feedback"]) if self.row.get("feedback") else None
 
+    @property
+    def image(self) -> str | None:
+        """The sha256 of the logged query image; None when the records retention removed it."""
+        return None if self.row.get("images_removed") else self.row.get("image")
+
     def summary(self) -> dict:
-        return {key: value for key, value in self.row.items() if key not in ("source", "feedback")}
+        return {key: value for key, value in self.row.items()
+                if key not in ("source", "feedback", "image", "images_removed")}
 
 
 class InspectionHistory:

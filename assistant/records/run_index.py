@@ -35,7 +35,7 @@ CREATE INDEX events_of ON events (inspection, file, offset);
 CREATE TABLE owners (inspection TEXT, owner TEXT, PRIMARY KEY (inspection, owner));
 CREATE INDEX owners_by ON owners (owner);
 """
-SUMMARY = "time, id, class, verdict, score, status, turns, source, feedback"
+SUMMARY = "time, id, class, verdict, score, status, turns, source, feedback, image, images_removed"
 
 
 class RunIndex:

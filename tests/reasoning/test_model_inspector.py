@@ -49,7 +49,7 @@ def test_follow_up_and_look_closer_keep_the_images_in_context(home_copy, texture
     assert isinstance(answer, str) and inspection.turns[-1] == ("Where exactly is the defect?", answer)
     inspector.look_closer(inspection)
     history = inspection.session.history
-    assert sum(len(m.images) for m in history) == images_before + 1        # the zoomed crop joined
+    assert sum(len(m.images) for m in history) == images_before + 2        # the where crop and the zoomed one
     assert history[1].images, "the first user turn with the query and references stays in context"
     mine = [r for r in inspector.log.records() if inspection.id in (r.get("id"), r.get("inspection"))]
     assert [r["kind"] for r in mine] == ["inspection", "turn", "turn"]

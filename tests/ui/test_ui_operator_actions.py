@@ -14,7 +14,7 @@ from assistant.inspector import Inspector
 from assistant.verdict import verdict_label
 from ui.chat_handlers import ChatHandlers
 from ui.chat_state import ChatState
-from ui.history_tab import HistoryView
+from ui.history_tab import COLUMNS, HistoryView
 from ui.markdown_text import literal
 from ui.operator_actions import OperatorActions
 from ui.rules_tab import RuleEditor
@@ -97,17 +97,38 @@ def test_rule_editor_adds_edits_and_deletes_operator_rules_only(private_inspecto
     assert rule_id not in {r.id for r in private_inspector.workspace.rules.list("brick")}
 
 
-def test_history_lists_only_the_sessions_own_inspections_and_reopens_after_a_restart(private_inspector,
-                                                                                     defect_image, good_image, images):
-    _, mine = _inspect(private_inspector, images, defect_image, "browser:alice")
+def _thumbnail(cell: str):
+    import base64
+    import io
+
+    found = re.fullmatch(r'<img src="data:image/jpeg;base64,([^"]+)" alt="thumbnail" .*>', cell)
+    return Image.open(io.BytesIO(base64.b64decode(found.group(1))))
+
+
+def test_history_shows_everyone_without_logins_and_a_logins_own_with_them(private_inspector, defect_image,
+                                                                          good_image, images):
+    """Issue 13 item 7 (replaces "a session sees only its own"): without logins the one local user sees
+    every inspection from any browser; an operator login sees its own only; an engineer login sees all."""
+    from types import SimpleNamespace
+
+    from ui.roles import Roles
+
+    _, mine = _inspect(private_inspector, images, defect_image, "user:olga")
     _ask(private_inspector, images, mine, "where?")
-    _, theirs = _inspect(private_inspector, images, good_image, "browser:bob")
+    _, theirs = _inspect(private_inspector, images, good_image, "user:otto")
     restarted = Inspector(NormalcyConfig(), private_inspector.home)       # a new process would do the same
-    view = HistoryView(restarted, images)
-    rows, picker, _ = view.list_history(ChatState(owner="browser:alice"))
-    assert [row[1] for row in rows] == [mine.inspection_id] and picker["value"] == mine.inspection_id
-    assert "no inspection" in view.reopen_inspection(theirs.inspection_id, ChatState(owner="browser:alice"))[-1]["value"]
-    reopened = view.reopen_inspection(mine.inspection_id, ChatState(owner="browser:alice"))
+    both = [theirs.inspection_id, mine.inspection_id]
+    rows, _, _ = HistoryView(restarted, images).list_history(ChatState(owner="browser:another"))
+    assert [row[2] for row in rows] == both
+    assert max(_thumbnail(rows[1][0]).size) <= 96 and rows[1][COLUMNS.index("file")] == defect_image.name
+    view = HistoryView(restarted, images, Roles({"olga": "operator", "otto": "operator", "emil": "engineer"}))
+    olga, emil = SimpleNamespace(username="olga"), SimpleNamespace(username="emil")
+    rows, picker, _ = view.list_history(ChatState(owner="browser:alice"), olga)
+    assert [row[2] for row in rows] == [mine.inspection_id] and picker["value"] == mine.inspection_id
+    assert [row[2] for row in view.list_history(ChatState(), emil)[0]] == both
+    refused = view.reopen_inspection(theirs.inspection_id, ChatState(owner="browser:alice"), olga)
+    assert "no inspection" in refused[-1]["value"]
+    reopened = view.reopen_inspection(mine.inspection_id, ChatState(owner="browser:alice"), olga)
     chat, _, state, note, card, overlay, gallery, rules, raw, _, tabs, _ = reopened
     assert Image.open(chat[0]["content"][0]["path"]).size == Image.open(defect_image).size
     text, crop = chat[-1]["content"]                  # "where?": the answer and its crop, drawn again

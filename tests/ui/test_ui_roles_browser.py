@@ -1,13 +1,16 @@
 """Roles: a login is an operator or an engineer. In headless Chromium an operator sees no accept-as-normal
 and no rule editing; over the API (what a hand-made request would do) the server refuses them anyway.
-An engineer sees and may use both; without logins the one local user is an engineer."""
+An engineer sees and may use both; without logins the one local user is an engineer. History: an
+operator login sees its own inspections (with thumbnails), not another login's."""
+
+import re
 
 import pytest
 from ui_test_tools import free_port
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-LOGINS = {"olga": ("pw-olga", "operator"), "emil": ("pw-emil", "engineer")}
+LOGINS = {"olga": ("pw-olga", "operator"), "otto": ("pw-otto", "operator"), "emil": ("pw-emil", "engineer")}
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,33 @@ def test_an_engineer_sees_accept_and_rule_editing(browser, served_with_logins, s
     page.goto(served_app)
     expect(page.locator("#accept")).to_be_visible()
     local.close()
+
+
+def _owned_by(inspector, user) -> set[str]:
+    return {r["inspection"] for r in inspector.log.records() if r["kind"] == "owner" and r["owner"] == f"user:{user}"}
+
+
+def test_each_operator_login_sees_its_own_history_with_thumbnails(browser, served_with_logins, ui_inspector,
+                                                                   defect_image, good_image, screenshots):
+    pages = {}
+    for user, image in (("olga", defect_image), ("otto", good_image)):
+        context, page = _sign_in(browser, served_with_logins, user)
+        page.locator("#message input[type=file]").set_input_files(str(image))
+        expect(page.locator("#message img").first).to_be_visible()
+        page.locator("#message textarea").press("Enter")
+        expect(page.locator("#verdict-card .nc-label")).to_have_text(re.compile("PASS|FAIL"))
+        pages[user] = (context, page)
+    for user, other in (("olga", "otto"), ("otto", "olga")):
+        context, page = pages[user]
+        page.get_by_role("tab", name="History").click()
+        table = page.locator("#history-table")
+        for inspection_id in _owned_by(ui_inspector, user):
+            expect(table).to_contain_text(inspection_id)
+        expect(table.get_by_role("row")).to_have_count(1 + len(_owned_by(ui_inspector, user)))   # + the header
+        assert not any(i in table.inner_text() for i in _owned_by(ui_inspector, other))
+        thumb = table.get_by_role("row").nth(1).locator("img.nc-thumb")
+        expect(thumb).to_have_attribute("src", re.compile("^data:image/jpeg;base64,"))
+        assert 0 < thumb.bounding_box()["height"] <= 100
+    screenshots(pages["olga"][1], "r2_operator_history_1280")
+    for context, _ in pages.values():
+        context.close()

@@ -36,3 +36,11 @@ def test_rules_are_ordered_defects_first_and_a_class_without_rules_is_warned_abo
     assert "solar_cell has no rules" in warning and "solar_cell_mono, solar_cell_poly" in warning
     assert "brick" not in warning
     assert "no rules" in rules_table([], missing=warning) and "switched off" in rules_table([], True, warning)
+
+
+def test_the_region_says_mm_only_with_a_scale():
+    assert region_words([10, 20, 50, 30]) == "region x 10-50, y 20-30 px (40×10 px)"
+    assert region_words([10, 20, 50, 30], 0.05) == "region x 10-50, y 20-30 px (40×10 px, 2.00×0.50 mm)"
+    card = verdict_card({"correctness": 0, "status": "vision_only", "anomaly_score": 1.3, "class_name": "brick",
+                         "defect_box": [0, 0, 400, 10], "mm_per_px": 0.05})
+    assert "(400×10 px, 20.0×0.50 mm)" in card
