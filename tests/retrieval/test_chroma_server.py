@@ -116,3 +116,45 @@ def test_migrate_an_embedded_home_then_inspect_from_another(server, tmp_path, ho
     found = json.loads(other.stdout)
     assert found["correctness"] == embedded.correctness
     assert found["anomaly_score"] == pytest.approx(embedded.anomaly_score, abs=1e-3)
+
+
+def test_migrate_refuses_in_one_line_and_a_server_dying_mid_way_changes_nothing(server, tmp_path, home_copy):
+    from dataclasses import replace
+
+    from assistant.config import NormalcyConfig
+    from assistant.home import Home
+    from assistant.inspector import Inspector
+    from chroma_server import free_port
+    from retrieval.chroma_client import open_client
+    from retrieval.config import StoreConfig
+    from retrieval.errors import BadInput, NormalcyError
+    from retrieval.reference_layout import collection_name
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    embedded = Inspector(replace(NormalcyConfig(), rules_dir=rules_folder(tmp_path / "shipped", ("brick-defect-crack",
+                                                                                                 "A crack is a defect."))),
+                         Home(home_copy))
+    embedded.rule_book.list()                     # the embedded store gets its rules collection: two to move
+    library = embedded.references
+    with pytest.raises(NormalcyError, match="cannot reach the Chroma server") as unreachable:
+        library.migrate_to(f"127.0.0.1:{free_port()}", str(shared))
+    assert unreachable.value.exit_code == 2
+    client = open_client(None, StoreConfig(host=server.host, port=server.port))
+    client.create_collection(collection_name("brick"), embedding_function=None,
+                             metadata={"class": "brick", "encoder": "another-encoder", "version": 0})
+    with pytest.raises(BadInput, match="another encoder.*another-encoder"):
+        library.migrate_to(server.address, str(shared))
+    assert not (shared / "features").exists() and not (shared / "references").exists()    # nothing copied
+    client.delete_collection(collection_name("brick"))
+
+    with pytest.raises(NormalcyError, match="was not changed: run it again"):
+        library.migrate_to(server.address, str(shared), progress=lambda name: server.stop())
+    server.start()
+    client = open_client(None, StoreConfig(host=server.host, port=server.port))
+    assert not [c.name for c in client.list_collections() if not c.name.startswith("migrate-")]
+    assert not (shared / "calibration.json").exists()
+    report = library.migrate_to(server.address, str(shared))
+    assert report.added == {"brick": 14, "rules": 1}
+    assert sorted(c.name for c in client.list_collections()) == sorted([collection_name("brick"), "rules"])
+    assert json.loads((shared / "calibration.json").read_text())["brick"]["n_references"] == 14
