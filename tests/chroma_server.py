@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER = ("import contextlib, io, json, sys\nfrom ui.cli import main\n"
+          "import assistant.inspector, chromadb, torch  # noqa: F401  (warm up while the other home works)\n"
           "for line in sys.stdin:\n"
           "    out, err = io.StringIO(), io.StringIO()\n"
           "    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"

@@ -16,7 +16,6 @@ import yaml
 from PIL import Image
 
 from chroma_server import ChromaServer, HomeProcess
-from cli_runner import run_cli
 from conftest import brick_tiles
 
 
@@ -91,31 +90,42 @@ def test_two_lines_share_references_rules_and_calibration(server, tmp_path, imag
 
 
 def test_server_needs_a_shared_folder_that_exists(server, tmp_path, images):
-    missing = HomeProcess(tmp_path / "home", server.config(tmp_path, tmp_path / "not-mounted"))
-    try:
-        refused = missing.run("ingest", str(images / "a"), "--class", "brick")
-    finally:
-        missing.close()
-    assert refused["rc"] == 2 and "not-mounted" in refused["err"] and "does not exist" in refused["err"]
+    from assistant.config import load_config
+    from assistant.home import Home
+    from assistant.inspector import Inspector
+    from retrieval.errors import BadInput
+
+    line = Inspector(load_config(server.config(tmp_path, tmp_path / "not-mounted")), Home(tmp_path / "home"))
+    with pytest.raises(BadInput, match="not-mounted.*does not exist") as refused:
+        line.references.ingest([("brick", images / "a" / "a0.png")])
+    assert refused.value.exit_code == 2 and "\n" not in str(refused.value)
     assert not (tmp_path / "not-mounted").exists()
 
 
 def test_migrate_an_embedded_home_then_inspect_from_another(server, tmp_path, home_copy, inspector, texture_set):
     shared = tmp_path / "shared"
     shared.mkdir()
-    moved = run_cli("--home", str(home_copy), "store", "migrate", "--to", server.address, "--shared", str(shared))
-    assert moved.returncode == 0 and "brick: +14" in moved.stdout and "calibration kept for 1" in moved.stdout, moved.stderr
-    again = run_cli("--home", str(home_copy), "store", "migrate", "--to", server.address, "--shared", str(shared))
-    assert again.returncode == 0 and "brick: +0" in again.stdout and " 0 file(s)" in again.stdout, again.stderr
+    embedded_home = HomeProcess(home_copy)
+    try:
+        moved = embedded_home.run("store", "migrate", "--to", server.address, "--shared", str(shared))
+        again = embedded_home.run("store", "migrate", "--to", server.address, "--shared", str(shared))
+    finally:
+        embedded_home.close()
+    assert moved["rc"] == 0 and "brick: +14" in moved["out"] and "calibration kept for 1" in moved["out"], moved["err"]
+    assert again["rc"] == 0 and "brick: +0" in again["out"] and " 0 file(s)" in again["out"], again["err"]
+
+    from assistant.config import load_config
+    from assistant.home import Home
+    from assistant.inspector import Inspector
 
     query = texture_set / "test" / "defect" / "defect_0.png"
-    other = run_cli("--home", str(tmp_path / "line2"), "--config", str(server.config(tmp_path, shared)),
-                    "inspect", str(query), "--class", "brick", "--json")
-    assert other.returncode == 0, other.stderr[-600:]
+    line_two = Inspector(load_config(server.config(tmp_path, shared)), Home(tmp_path / "line2"))
+    found = line_two.inspect(query, "brick").verdict        # this process is not the one that migrated
     embedded = inspector.inspect(query, "brick").verdict
-    found = json.loads(other.stdout)
-    assert found["correctness"] == embedded.correctness
-    assert found["anomaly_score"] == pytest.approx(embedded.anomaly_score, abs=1e-3)
+    assert found.correctness == embedded.correctness == 0
+    assert found.anomaly_score == pytest.approx(embedded.anomaly_score, abs=1e-3)
+    assert not (tmp_path / "line2" / "features").exists()   # line 2 reads the shared copies and features
+
 
 
 def test_migrate_refuses_in_one_line_and_a_server_dying_mid_way_changes_nothing(server, tmp_path, home_copy):
