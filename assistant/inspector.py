@@ -47,7 +47,7 @@ class Inspector:
         """backend: an already loaded `assistant.vlm.backend.Backend`; default: the configured model
         (`config.vlm.model`), loaded on first use; None configured means vision-only mode."""
         self.config = config
-        self.home = home
+        self.home = home = home.for_store(config.retrieval.store)
         self.workspace = Workspace(config, home)
         self.scorer = PatchScorer(self.workspace)
         self.thresholds = ClassThresholds(self.workspace, self.scorer)

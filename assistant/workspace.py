@@ -6,6 +6,8 @@ that touches the store runs inside `using_store()`, which holds the home's store
 client when another process changed the store, and announces this process's own changes
 (`retrieval.store_lock`). Opening the store checks the home first (`Home.check`); only a workspace marked `for_writing` (ingest,
 rules) may create a missing home or store — an inspection of a home that holds nothing creates nothing.
+With a Chroma server the lock and generation live in the shared folder (`Home.lock_root`), so every line
+machine's processes take turns on the store and see each other's changes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class Workspace:
     def __init__(self, config: NormalcyConfig, home: Home):
         self.config = config
         self.home = home
-        self.lock = StoreLock(home.root)
+        self.lock = StoreLock(home.lock_root)      # the shared folder's with a server: one lock per store
         self._client = None
         self._dirty = False
         self.writing = False
@@ -69,7 +71,7 @@ class Workspace:
     def _announce(self) -> None:
         from retrieval.chroma_client import SharedClients
 
-        SharedClients.advance(self.home.store, self.lock.changed())
+        SharedClients.advance(self.home.store, self.config.retrieval.store, self.lock.changed())
         self._dirty = False
 
     def for_writing(self) -> Workspace:
@@ -124,7 +126,7 @@ class Workspace:
         """The rule store, synced with the YAML files on first use (only changed rules re-embed)."""
         from retrieval.rule_store import RuleStore
 
-        store = RuleStore(self.client, self.text_encoder)
+        store = RuleStore(self.client, self.text_encoder, shared=bool(self.home.server))
         if store.sync(self.rule_files_content()):
             self.changed()
         return store

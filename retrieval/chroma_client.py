@@ -73,26 +73,30 @@ class SharedClients:
 
     @classmethod
     def get(cls, path: Path, store: StoreConfig, generation: str):
-        if store.host:
-            return open_client(path, store)
-        key = str(Path(path).resolve())
+        """A server's client is cached too (per host:port), and replaced when the generation moves, so the
+        stores opened over it list the collections another line made or replaced."""
+        key = _key(path, store)
         with cls._guard:
             known = cls._clients.get(key)
             if known is not None and known[1] == generation:
                 return known[0]
-            if known is not None:
+            if known is not None and not store.host:
                 _close(known[0])
             client = open_client(path, store)
             cls._clients[key] = (client, generation)
             return client
 
     @classmethod
-    def advance(cls, path: Path, generation: str) -> None:
+    def advance(cls, path: Path, store: StoreConfig, generation: str) -> None:
         """This process changed the store itself: its client is current at the new generation."""
-        key = str(Path(path).resolve())
+        key = _key(path, store)
         with cls._guard:
             if key in cls._clients:
                 cls._clients[key] = (cls._clients[key][0], generation)
+
+
+def _key(path: Path, store: StoreConfig) -> str:
+    return f"http://{store.host}:{store.port}" if store.host else str(Path(path).resolve())
 
 
 def _close(client) -> None:

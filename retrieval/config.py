@@ -134,13 +134,23 @@ def overkill_rate(name: str, value) -> None:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """Where the vector store lives: embedded on disk (default) or a Chroma server on the plant network."""
+    """Where the vector store lives: embedded on disk (default) or a Chroma server on the plant network.
+
+    host, port: the Chroma server (`chroma run --host ... --port ...`) every line machine uses.
+    shared: with a server, the folder every line machine mounts (e.g. NFS) for what Chroma does not
+      hold: reference copies, cached features, calibration, operator rules, the store lock. Required
+      with host: a per-machine default would silently give each line its own copies again.
+    """
 
     host: str | None = None
     port: int = 8000
+    shared: str | None = None
 
     def __post_init__(self):
         within("port", self.port, 1, 65535)
+        if self.shared and not self.host:
+            raise ConfigError("shared: a shared folder is only used with a Chroma server; set "
+                              "retrieval.store.host too, or remove shared")
 
 
 @dataclass(frozen=True)

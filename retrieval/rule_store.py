@@ -1,7 +1,10 @@
 """Expert rules of each class in a Chroma collection, embedded with the text encoder.
 
 `sync` makes the collection match a list of rules (the YAML files): new or changed rules are embedded,
-unchanged ones are skipped by content digest, removed ones deleted. `for_class` ranks the rules of a class
+unchanged ones are skipped by content digest, removed ones deleted. On a Chroma server many homes share
+the collection (`shared`): the rules there are server-side state, so a sync only adds and updates what
+this home's files hold and never deletes (another line's rules are not in its files); an operator's
+delete removes its one rule (`delete`), and a collection of another text encoder is refused, not dropped. `for_class` ranks the rules of a class
 (and the rules for every class, "*") by similarity to the operator's question.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from retrieval.chroma_paging import get_all, in_batches
+from retrieval.errors import EncoderMismatch
 from retrieval.rule import ANY_CLASS, Rule
 
 COLLECTION = "rules"
@@ -26,27 +30,40 @@ class RankedRule:
 
 
 class RuleStore:
-    def __init__(self, client, text_encoder):
+    def __init__(self, client, text_encoder, shared: bool = False):
+        """shared: the collection is on a server other homes use too (never pruned, never dropped)."""
         self.encoder = text_encoder
+        self.shared = shared
         self.collection = client.get_or_create_collection(
             COLLECTION, metadata={"encoder": text_encoder.id, "hnsw:space": "cosine"}, embedding_function=None)
-        if (self.collection.metadata or {}).get("encoder") != text_encoder.id:
+        built_with = (self.collection.metadata or {}).get("encoder")
+        if built_with != text_encoder.id:
+            if shared:
+                raise EncoderMismatch(f"the rules on the Chroma server were embedded with text encoder {built_with}, "
+                                      f"this home's is {text_encoder.id}; run every line with the same version")
             client.delete_collection(COLLECTION)  # rules are re-derivable from YAML: re-embed them all
             self.collection = client.create_collection(
                 COLLECTION, metadata={"encoder": text_encoder.id, "hnsw:space": "cosine"}, embedding_function=None)
 
     def sync(self, rules: list[Rule]) -> int:
-        """Make the store hold exactly `rules`; returns how many were (re-)embedded."""
+        """Make the store hold exactly `rules` (at least `rules`, when shared); returns how many were (re-)embedded."""
         stored = get_all(self.collection, include=["metadatas"])
         digests = {i: m.get("digest") for i, m in zip(stored["ids"], stored["metadatas"])}
         wanted = {rule.id: rule for rule in rules}
-        stale = [i for i in digests if i not in wanted]
+        stale = [] if self.shared else [i for i in digests if i not in wanted]
         if stale:
             for batch in in_batches(stale):
                 self.collection.delete(ids=batch)
         changed = [rule for rule in rules if digests.get(rule.id) != rule.digest]
         self._upsert(changed)
         return len(changed)
+
+    def delete(self, rule_id: str) -> None:
+        """Remove one rule (an operator deleted it)."""
+        self.collection.delete(ids=[rule_id])
+
+    def ids(self) -> set[str]:
+        return set(get_all(self.collection, include=[])["ids"])
 
     def _upsert(self, rules: list[Rule]) -> None:
         if not rules:

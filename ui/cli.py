@@ -64,8 +64,9 @@ def _register() -> None:
     from ui.models_command import models
     from ui.rules_command import rules
     from ui.serve_command import serve
+    from ui.store_command import store
 
-    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history, calibration):
+    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history, calibration, store):
         if command.name not in cli.commands:
             cli.add_command(command)
 

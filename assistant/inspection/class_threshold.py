@@ -31,7 +31,7 @@ class ClassThresholds:
         """scorer: the `PatchScorer` that scores queries, so normals are scored exactly as queries are."""
         self.ws = workspace
         self.scorer = scorer
-        self.scores = CalibrationScores(workspace.home.root / "calibration-scores")
+        self.scores = CalibrationScores(workspace.home.calibration_scores)
         self.reused = 0          # how many leave-one-out scores the last recalibration reused
         self.targets = OverkillTargets(workspace.home, workspace.config.retrieval.calibration.target_overkill)
 

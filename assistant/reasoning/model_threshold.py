@@ -41,7 +41,7 @@ class ModelThresholds:
 
     @property
     def path(self):
-        return self.ws.home.root / "model_calibration.json"
+        return self.ws.home.model_calibration
 
     def threshold(self, class_name: str, setting: str, ask, wait: bool | None = None) -> float | None:
         """setting: names the model and prompt settings; ask(evidence) -> ModelAnswer asks the model

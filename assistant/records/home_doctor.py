@@ -79,7 +79,7 @@ class HomeDoctor:
         except NormalcyError as exc:
             report.add("home", str(exc), damaged=True)
             return None
-        problem = store_problem(self.ws.home.store)
+        problem = None if self.ws.home.server else store_problem(self.ws.home.store)
         if problem:
             report.add("store", f"{problem}; {REBUILD_HINT}", damaged=True)
             return None
@@ -89,7 +89,7 @@ class HomeDoctor:
         try:
             classes = self.ws.references.classes()
         except DamagedIndex:      # `_index` names it; the database still lists the references
-            references = stored_references(self.ws.home.store)
+            references = stored_references(self.ws.home.store, server=self.ws.client if self.ws.home.server else None)
             report.add("store", f"{len(references)} reference(s) recorded in its database")
             return references
         except NormalcyError as exc:

@@ -135,7 +135,7 @@ def rebuild_index(workspace, scorer, thresholds, batch_size: int = 256) -> int:
     from retrieval.reference_layout import REBUILD_PREFIX, drop_prefix
     from retrieval.reference_store import ReferenceStore
 
-    references = stored_references(workspace.home.store)
+    references = stored_references(workspace.home.store, server=workspace.client if workspace.home.server else None)
     vectors = np.stack([embedding(torch.from_numpy(scorer.reference_features(r)[None].astype(np.float32)))[0].numpy()
                         for r in references]) if references else np.zeros((0, 0), np.float32)
     with workspace.using_store():

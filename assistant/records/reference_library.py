@@ -54,6 +54,13 @@ class ReferenceLibrary:
         self._require(class_name)
         return self.thresholds.set_target(class_name, rate)
 
+    def migrate_to(self, to: str, shared: str | None, progress=None):
+        """Copy this home's embedded store to the Chroma server `to` (HOST:PORT) and its files to the
+        `shared` folder -> a `MigrationReport` (`records.store_migration`)."""
+        from assistant.records.store_migration import migrate
+
+        return migrate(self.ws, to, shared, progress)
+
     def own_target(self, class_name: str) -> float | None:
         """The class's own overkill target, None when it uses the configured `calibration.target_overkill`."""
         targets = self.thresholds.targets

@@ -1,8 +1,8 @@
 """The operator's rule book: list, add, edit and delete expert rules, shared by the CLI and the UI.
 
 Shipped rules (config.rules_dir) and other operator files are read-only here; what operators add lives
-in HOME/rules/local.yaml. Every change is written to that file atomically, then the rule store is
-synced with all rule files (only changed rules re-embed).
+in HOME/rules/local.yaml (in the shared folder with a Chroma server, so every line edits one file). Every
+change is read, written atomically and synced while the store lock is held (only changed rules re-embed).
 """
 
 from __future__ import annotations
@@ -51,26 +51,30 @@ class RuleBook:
     def add(self, text: str, class_name: str, kind: str, severity: str = "major",
             rule_id: str | None = None) -> Rule:
         """A new operator rule (id default: CLASS-KIND-local-N); a taken id is a BadInput."""
-        taken = {r.id for r in self.ws.rule_files_content()}
-        rule_id = (rule_id or "").strip() or next_id(class_name, kind, taken)
-        if rule_id in taken:
-            raise BadInput(f"rule id {rule_id} already exists; choose another id")
-        rule = Rule(rule_id, class_name, text.strip(), kind, severity)
-        self._save([*self.local(), rule])
+        with self.ws.using_store():         # read, check and write under the lock: two lines never lose one
+            taken = {r.id for r in self.ws.rule_files_content()} | self.ws.rules.ids()
+            rule_id = (rule_id or "").strip() or next_id(class_name, kind, taken)
+            if rule_id in taken:
+                raise BadInput(f"rule id {rule_id} already exists; choose another id")
+            rule = Rule(rule_id, class_name, text.strip(), kind, severity)
+            self._save([*self.local(), rule])
         return rule
 
     def update(self, rule_id: str, text: str, kind: str, severity: str) -> Rule:
         """Change an operator rule's text, kind or severity (its id and class stay)."""
-        local = self.local()
-        old = self._editable(rule_id, local)
-        rule = Rule(old.id, old.class_name, text.strip(), kind, severity)
-        self._save([rule if r.id == rule_id else r for r in local])
+        with self.ws.using_store():
+            local = self.local()
+            old = self._editable(rule_id, local)
+            rule = Rule(old.id, old.class_name, text.strip(), kind, severity)
+            self._save([rule if r.id == rule_id else r for r in local])
         return rule
 
     def delete(self, rule_id: str) -> Rule:
-        local = self.local()
-        old = self._editable(rule_id, local)
-        self._save([r for r in local if r.id != rule_id])
+        with self.ws.using_store():
+            local = self.local()
+            old = self._editable(rule_id, local)
+            self._save([r for r in local if r.id != rule_id])
+            self.ws.rules.delete(rule_id)           # a shared store's sync never deletes: say which one goes
         return old
 
     def _editable(self, rule_id: str, local: list[Rule]) -> Rule:
