@@ -95,7 +95,7 @@ class GuardedRoute(APIRoute):
 
 class Gate:
     """ASGI: the caller (from `Authorization`) into `scope["state"]["caller"]`; a POST must declare a
-    Content-Length no larger than `max_bytes` + FORM_SLACK."""
+    Content-Length no larger than `max_bytes` + FORM_SLACK (a body without one is refused: 411)."""
 
     def __init__(self, app, access: ApiAccess, max_bytes: int):
         self.app, self.access, self.max_bytes = app, access, max_bytes
@@ -113,14 +113,17 @@ class Gate:
             except Unauthorized as exc:
                 answer = _unauthorized(None, exc)
         if answer is None and scope["method"] == "POST":
-            answer = self._size_refusal(headers.get("content-length"))
+            answer = self._size_refusal(headers.get("content-length"), "transfer-encoding" in headers)
         if answer is not None:
             return await answer(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    def _size_refusal(self, length: str | None):
-        if length is None or not length.strip().isdigit():
-            return refused(411, "send a Content-Length header with the upload (chunked uploads are not accepted)")
+    def _size_refusal(self, length: str | None, chunked: bool):
+        if length is None:
+            return refused(411, "send a Content-Length header with the upload (chunked uploads are not accepted)") \
+                if chunked else None
+        if not length.strip().isdigit():
+            return refused(400, f"the Content-Length header {length[:40]!r} is not a number of bytes")
         if int(length) > self.max_bytes + FORM_SLACK:
             return refused(413, f"the upload is {int(length)} bytes, over the limit of {self.max_bytes}; "
                                 "downscale the image or raise inputs.max_bytes")

@@ -157,4 +157,6 @@ def _past(inspector, inspection_id: str, who: Caller):
 
 def mounted(inspector, queue: InspectorQueue, access: ApiAccess) -> list:
     """The API as the routes to hand the chat's FastAPI app (`chat_app.launch(routes=...)`)."""
-    return [Mount(PREFIX, app=create_api(inspector, queue, access))]
+    mount = Mount(PREFIX, app=create_api(inspector, queue, access))
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)   # an id holding a newline is still ours
+    return [mount]
