@@ -67,3 +67,29 @@ def test_an_empty_store_is_a_409_and_a_broken_upload_a_422(tmp_path, good_image)
     assert empty.status_code == 409 and "empty" in empty.json()["error"] and "ingest" in empty.json()["error"]
     broken = client.post("/inspect", files={"image": ("C:\\parts\\../part.png", b"GIF89a")}, data={"class": "x"})
     assert broken.status_code == 422 and broken.json()["error"].startswith("part.png "), broken.json()
+
+
+def test_beside_a_chat_with_logins_the_api_takes_tokens_and_the_chat_keeps_its_sign_in(ui_inspector):
+    import httpx
+    from ui_test_tools import free_port
+
+    from ui.chat_app import create_app, launch
+    from ui.inspector_queue import InspectorQueue
+    from ui.rest_api import mounted
+
+    queue = InspectorQueue()
+    app = create_app(ui_inspector, roles={"alice": "operator"}, queue=queue)
+    routes = mounted(ui_inspector, queue, ApiAccess({TOKEN: Caller("mes", "operator")}, "127.0.0.1", True))
+    _, url, _ = launch(app, "127.0.0.1", free_port(), auth=[("alice", "right")], block=False, quiet=True,
+                       routes=routes)
+    try:
+        assert httpx.get(url + "config", timeout=30).status_code == 401              # the chat: sign in first
+        assert httpx.get(url + "api/v1/classes", timeout=30).status_code == 401       # the API: a token first
+        listed = httpx.get(url + "api/v1/classes", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+        assert listed.status_code == 200 and listed.json()["classes"][0]["name"] == "brick"
+        signed_in = httpx.Client()
+        assert signed_in.post(url + "login", data={"username": "alice", "password": "right"}).status_code == 200
+        assert signed_in.get(url + "config", timeout=30).status_code == 200
+        assert signed_in.get(url + "api/v1/classes", timeout=30).status_code == 401   # a chat cookie is no token
+    finally:
+        app.close()
