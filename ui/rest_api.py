@@ -17,7 +17,10 @@ the inspections their token ran; engineers read any.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+
+import anyio
 
 from fastapi import Depends, FastAPI, File, Form, Path, Request, Security, UploadFile
 from fastapi.security import HTTPBearer
@@ -33,6 +36,7 @@ from ui.chat_handlers import AUTO_CLASS
 from ui.inspector_queue import InspectorQueue
 
 PREFIX = "/api/v1"
+API_THREADS = 4             # API inspections and accepts in flight at once (waiting for the lock or decoding)
 InspectionResult = dataclasses.make_dataclass(
     "InspectionResult", [("id", str, dataclasses.field(kw_only=True))], bases=(Verdict,), frozen=True)
 InspectionResult.__doc__ = "The verdict (assistant/verdict.py) as `normalcy inspect --json` prints it, and its id."
@@ -84,7 +88,7 @@ def create_api(inspector, queue: InspectorQueue, access: ApiAccess) -> FastAPI:
     api.router.route_class = GuardedRoute
     api.add_middleware(Gate, access=access, max_bytes=inspector.config.inputs.max_bytes)
     routes = ApiRoutes(inspector, queue, access)
-    api.add_api_route("/health", routes.health, response_model=Health)
+    api.add_api_route("/health", routes.health, response_model=Health, responses=_errors())
     api.add_api_route("/classes", routes.classes, response_model=Classes, responses=_errors())
     api.add_api_route("/inspect", routes.inspect, methods=["POST"], response_model=InspectionResult,
                       responses=_errors(409, 411, 413))
@@ -103,10 +107,12 @@ def caller(request: Request, _=Security(_bearer)) -> Caller:     # Security: the
 
 
 class ApiRoutes:
-    """The endpoints (plain functions: FastAPI runs them on its worker threads, where the lock may block)."""
+    """The endpoints. Reads are plain functions (FastAPI runs them on its worker threads); what takes the
+    Inspector lock runs on `API_THREADS` threads of its own (`_on_own_threads`)."""
 
     def __init__(self, inspector, queue: InspectorQueue, access: ApiAccess):
         self.inspector, self.queue, self.access = inspector, queue, access
+        self.threads = anyio.CapacityLimiter(API_THREADS)
 
     def health(self) -> Health:
         model = self.inspector.model_id()
@@ -116,28 +122,41 @@ class ApiRoutes:
     def classes(self, who: Caller = Depends(caller)) -> Classes:
         return Classes(classes=[ClassInfo(name=n, references=k) for n, k in self.inspector.classes().items()])
 
-    def inspect(self, image: UploadFile = File(description="The part's image (PNG, JPEG, BMP, TIFF, WEBP or GIF)"),
-                class_name: str = Form(alias="class", min_length=1, max_length=200,
-                                       description=f'The product class, or "{AUTO_CLASS}" (the nearest class)'),
-                question: str | None = Form(None, max_length=4000, description="The operator's question"),
-                who: Caller = Depends(caller)):
-        inspector, limit, name = self.inspector, self.inspector.config.inputs.max_bytes, uploaded_name(image)
-        data = image.file.read(limit + 1)
+    async def inspect(self, image: UploadFile = File(description="The part: PNG, JPEG, BMP, TIFF, WEBP or GIF"),
+                      class_name: str = Form(alias="class", min_length=1, max_length=200,
+                                             description=f'The product class, or "{AUTO_CLASS}" (the nearest class)'),
+                      question: str | None = Form(None, max_length=4000, description="The operator's question"),
+                      who: Caller = Depends(caller)):
+        limit, name = self.inspector.config.inputs.max_bytes, uploaded_name(image)
+        data = await image.read(limit + 1)
         if len(data) > limit:
             return refused(413, f"{name} is over the limit of {limit} bytes; downscale it or raise inputs.max_bytes")
+        question = (question or "").strip() or None
+        return await self._on_own_threads(self._inspect, data, name, class_name, question, who)
+
+    def _inspect(self, data: bytes, name: str, class_name: str, question: str | None, who: Caller) -> dict:
+        inspector = self.inspector
         query = dataclasses.replace(inspector.load(data, name=name), path=name)   # decoded outside the lock
         with self.queue.lock:
             if class_name == AUTO_CLASS:
                 class_name = inspector.guess_class(query)[0]
-            inspection = inspector.inspect(query, class_name, question=(question or "").strip() or None)
+            inspection = inspector.inspect(query, class_name, question=question)
             inspector.history.claim(inspection.id, who.owner)
         return {"id": inspection.id, **inspection.verdict.to_dict()}
 
     def inspection(self, inspection_id: str = Path(max_length=64), who: Caller = Depends(caller)):
         return {"id": inspection_id, **_past(self.inspector, inspection_id, who).verdict}
 
-    def accept(self, inspection_id: str = Path(max_length=64), who: Caller = Depends(caller)) -> Accepted:
+    async def accept(self, inspection_id: str = Path(max_length=64), who: Caller = Depends(caller)) -> Accepted:
         self.access.require_engineer(who, "accept an image as normal")
+        return await self._on_own_threads(self._accept, inspection_id, who)
+
+    async def _on_own_threads(self, work, *args):
+        """Work that may wait for the lock runs on the API's own few threads, never on the pool Gradio's
+        handlers share: a queue of line machines cannot starve the chat of threads."""
+        return await anyio.to_thread.run_sync(functools.partial(work, *args), limiter=self.threads)
+
+    def _accept(self, inspection_id: str, who: Caller) -> Accepted:
         _past(self.inspector, inspection_id, who)
         with self.queue.lock:
             addition = self.inspector.accept_as_normal(self.inspector.reopen(inspection_id))
