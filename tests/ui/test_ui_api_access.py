@@ -50,7 +50,7 @@ def test_the_api_is_open_only_where_the_chat_is():
     assert forbidden.value.status == 403
 
 
-def test_an_empty_store_is_a_409_and_a_broken_upload_a_422(tmp_path, good_image):
+def test_an_empty_store_is_a_409_a_broken_upload_a_422_and_a_bug_one_line_500(tmp_path, good_image, monkeypatch):
     from fastapi.testclient import TestClient
 
     from assistant.config import NormalcyConfig
@@ -59,14 +59,17 @@ def test_an_empty_store_is_a_409_and_a_broken_upload_a_422(tmp_path, good_image)
     from ui.inspector_queue import InspectorQueue
     from ui.rest_api import create_api
 
-    api = create_api(Inspector(NormalcyConfig(), Home(tmp_path / "empty")), InspectorQueue(),
-                     ApiAccess({}, "127.0.0.1", has_logins=False))
+    inspector = Inspector(NormalcyConfig(), Home(tmp_path / "empty"))
+    api = create_api(inspector, InspectorQueue(), ApiAccess({}, "127.0.0.1", has_logins=False))
     client = TestClient(api)
     assert client.get("/classes").json() == {"classes": []}
     empty = client.post("/inspect", files={"image": ("part.png", good_image.read_bytes())}, data={"class": "brick"})
     assert empty.status_code == 409 and "empty" in empty.json()["error"] and "ingest" in empty.json()["error"]
     broken = client.post("/inspect", files={"image": ("C:\\parts\\../part.png", b"GIF89a")}, data={"class": "x"})
     assert broken.status_code == 422 and broken.json()["error"].startswith("part.png "), broken.json()
+    monkeypatch.setattr(inspector, "classes", lambda: {}["no such key"])     # an internal error, not bad input
+    bug = TestClient(api, raise_server_exceptions=False).get("/classes")
+    assert bug.status_code == 500 and bug.json() == {"error": "internal error: KeyError: 'no such key'"}
 
 
 def test_beside_a_chat_with_logins_the_api_takes_tokens_and_the_chat_keeps_its_sign_in(ui_inspector):
