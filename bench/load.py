@@ -1,12 +1,14 @@
 """Load test of `normalcy serve` on loopback: N concurrent API clients (gradio_client) for M minutes.
 
-    .venv/bin/python bench/load.py --clients 8 --minutes 5 [--questions 2] [--out runs/load.json]
+    .venv/bin/python bench/load.py --clients 8 --minutes 5 [--questions 2] [--api [only|beside]] [--out runs/load.json]
 
 The script builds a data home (class `brick`: tiles of scikit-image's real brick texture as references,
 held-out tiles and tiles with synthetic defects as parts), starts a real `normalcy serve` on a free
 127.0.0.1 port with its own temp folder (TMPDIR), and runs the clients. Each client plays operators one
 after another: a new session (a new `Client`), an inspection, then `--questions` follow-ups (0-2; 0 makes
-short sessions, to open many), then the next session. It reports sessions, requests, errors, latency
+short sessions, to open many), then the next session. With --api (or --api only) every client drives the REST
+API instead (httpx: POST /api/v1/inspect, then GET /api/v1/inspections/{id}); with --api beside, every other
+client does. It reports sessions, requests, errors, latency
 p50/p95 per kind, inspections and turns in the run log against those sent, the server's RSS over time
 (and its trend over the second half) and its temp folder's size, and what is left in the temp folder
 after SIGTERM. Only loopback is contacted; the number of clients and the duration are bounded.
@@ -93,7 +95,8 @@ class Tally:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.latencies: dict[str, list[float]] = {"inspect": [], "ask": [], "session": []}
+        self.latencies: dict[str, list[float]] = {"inspect": [], "ask": [], "session": [], "api_inspect": [],
+                                                  "api_get": []}
         self.errors: dict[str, int] = {}
         self.examples: list[str] = []
 
@@ -138,6 +141,24 @@ def one_client(url: str, parts: list[Path], deadline: float, tally: Tally, index
         client.close()
 
 
+def api_client(url: str, parts: list[Path], deadline: float, tally: Tally, index: int, downloads: Path) -> None:
+    """A line machine on the REST API: inspect a part (class auto), read its record back, the next part."""
+    turn = index
+    with httpx.Client(base_url=f"{url}api/v1", timeout=300) as client:
+        while time.monotonic() < deadline:
+            part = parts[turn % len(parts)]
+            turn += 1
+
+            def inspect():
+                answer = client.post("/inspect", files={"image": (part.name, part.read_bytes(), "image/png")},
+                                     data={"class": "auto", "question": "is this part defective?"})
+                return answer.raise_for_status().json()["id"]
+
+            found = tally.time("api_inspect", inspect)
+            if found is not None:
+                tally.time("api_get", lambda: client.get(f"/inspections/{found}").raise_for_status())
+
+
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -170,9 +191,17 @@ def logged(home: Path) -> dict:
     return counts
 
 
-def run_clients(url: str, parts: list[Path], clients: int, seconds: float, work: Path, questions: tuple) -> Tally:
+def run_clients(url: str, parts: list[Path], clients: int, seconds: float, work: Path, questions: tuple,
+                api: str | None = None) -> Tally:
+    """api: None (every client on gradio_client), "only" (every client on the REST API), "beside" (every other)."""
     tally, deadline = Tally(), time.monotonic() + seconds
-    threads = [threading.Thread(target=one_client, args=(url, parts, deadline, tally, i, work / f"dl{i}", questions))
+
+    def client(i: int):
+        chat = (one_client, (url, parts, deadline, tally, i, work / f"dl{i}", questions))
+        rest = (api_client, (url, parts, deadline, tally, i, work / f"dl{i}"))
+        return {None: chat, "only": rest, "beside": rest if i % 2 else chat}[api]
+
+    threads = [threading.Thread(target=client(i)[0], args=client(i)[1])
                for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -213,8 +242,8 @@ def summary(tally: Tally, samples: list, home: Path, stopped: dict, args) -> dic
     sent = {kind: len(v) + tally.errors.get(kind, 0) for kind, v in tally.latencies.items()}
     counts = logged(home)
     warm = samples[min(len(samples) - 1, 2)] if samples else {}
-    return {"clients": args.clients, "minutes": args.minutes, "questions": args.questions, "sessions": sent["session"],
-            "requests_sent": sent, "errors": tally.errors,
+    return {"clients": args.clients, "api": args.api, "minutes": args.minutes, "questions": args.questions,
+            "sessions": sent["session"], "requests_sent": sent, "errors": tally.errors,
             "error_examples": tally.examples,
             "latency": {kind: percentiles(v) for kind, v in tally.latencies.items()},
             "run_log": {"inspections": counts.get("inspection", 0), "turns": counts.get("turn", 0),
@@ -233,6 +262,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--questions", type=int, default=len(QUESTIONS), choices=range(len(QUESTIONS) + 1),
                         metavar=f"0..{len(QUESTIONS)}", help="follow-ups per session")
+    parser.add_argument("--api", nargs="?", const="only", choices=("only", "beside"),
+                        help="drive the REST API (/api/v1) instead of gradio_client, or beside it (every other client)")
     parser.add_argument("--out", type=Path, help="write the full result (with RSS samples) as JSON here")
     args = parser.parse_args()
     if not 0 < args.minutes <= 30:
@@ -248,7 +279,7 @@ def main() -> None:
     sampler = threading.Thread(target=sample, args=(psutil.Process(process.pid), tmp, stop, start, samples))
     sampler.start()
     tally = run_clients(f"http://127.0.0.1:{port}/", parts, args.clients, args.minutes * 60, work,
-                        QUESTIONS[:args.questions])
+                        QUESTIONS[:args.questions], args.api)
     stop.set()
     sampler.join()
     result = summary(tally, samples, home, stop_server(process, tmp), args)

@@ -129,11 +129,13 @@ def _handlers(inspector, work_dir: Path, who: Roles, queue: InspectorQueue, insp
             RuleEditor(inspector, who), OperatorActions(inspector, work_dir / "reports", who, inspections, queue))
 
 
-def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str] | None = None) -> gr.Blocks:
+def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str] | None = None,
+               queue: InspectorQueue | None = None) -> gr.Blocks:
     """The Gradio app over `inspector` (not launched); shown images and reports go under `work_dir` (default: a
-    new temp folder, which Gradio serves from). roles: each login's (ui/roles.py); none: one local engineer."""
+    new temp folder, which Gradio serves from). roles: each login's (ui/roles.py); none: one local engineer.
+    queue: the Inspector lock (shared with the REST API; default a new one)."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
-    who, queue, inspections = Roles(roles), InspectorQueue(), InspectionCache(inspector, INSPECTIONS)
+    who, queue, inspections = Roles(roles), queue or InspectorQueue(), InspectionCache(inspector, INSPECTIONS)
     chat, history, editor, actions = _handlers(inspector, work_dir, who, queue, inspections)
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
@@ -208,16 +210,18 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick, overlay_styl
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, auth=None, *,
-           block: bool = True, quiet: bool = False, max_file_size: int | None = None):
+           block: bool = True, quiet: bool = False, max_file_size: int | None = None, routes: list | None = None):
     """Serve the app: queued, local assets only, no share link, no analytics, no browser-side run history;
     uploads over `max_file_size` bytes are refused before they reach the inspector; with logins, sign-ins
-    are throttled (ui/login_throttle.py)."""
+    are throttled (ui/login_throttle.py). routes: served beside the chat (the REST API, ui/rest_api.py)."""
     from starlette.middleware import Middleware
 
     app.queue(default_concurrency_limit=4)
-    throttle = {"middleware": [Middleware(LoginThrottle)]} if auth else None
+    extra = {"middleware": [Middleware(LoginThrottle)]} if auth else {}
+    if routes:
+        extra["routes"] = list(routes)
     return app.launch(server_name=host, server_port=port, share=False, auth=auth, prevent_thread_lock=not block,
                       max_file_size=max_file_size, quiet=quiet, show_error=True, ssr_mode=False, run_history=False,
                       mcp_server=False, pwa=False, enable_monitoring=False, footer_links=["api", "settings"], css=CSS,
-                      app_kwargs=throttle, state_session_capacity=SESSIONS,
+                      app_kwargs=extra or None, state_session_capacity=SESSIONS,
                       auth_message="Normalcy: sign in with the user name and password the operator configured.")

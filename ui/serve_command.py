@@ -36,9 +36,10 @@ def split_role(secret: str) -> tuple[str, str]:
     return (password, role) if sep and password and role in ROLES else (secret, "operator")
 
 
-def parse_logins(text: str, where: str) -> list[tuple[str, str, str]]:
+def parse_logins(text: str, where: str, shape: str = "user:password") -> list[tuple[str, str, str]]:
     """`user:password` or `user:password:role` (operator | engineer; default operator) per line (blank lines
-    and # comments skipped) -> [(user, password, role)]."""
+    and # comments skipped) -> [(user, password, role)]. shape: how an error names a line (API tokens:
+    "name:token")."""
     logins = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -46,7 +47,7 @@ def parse_logins(text: str, where: str) -> list[tuple[str, str, str]]:
             continue
         user, sep, password = line.partition(":")
         if not sep or not user.strip() or not password:
-            raise BadInput(f"{where} line {number}: expected user:password")
+            raise BadInput(f"{where} line {number}: expected {shape}")
         logins.append((user.strip(), *split_role(password)))
     return logins
 
@@ -83,12 +84,19 @@ def say(text: str) -> None:
 @click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Logins, one user:password[:operator|engineer] per line (default role operator; or set "
                    "$NORMALCY_AUTH=user:password).")
+@click.option("--api-tokens", type=click.Path(dir_okay=False, path_type=Path),
+              help="REST API tokens (/api/v1), one name:token[:operator|engineer] per line. Without it the API "
+                   "is open on loopback without logins, else refused.")
 @click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
 @click.pass_obj
-def serve(obj, host, port, auth_file, model):
-    """Serve the inspection chat in the browser (vision-only unless a model is configured)."""
+def serve(obj, host, port, auth_file, api_tokens, model):
+    """Serve the inspection chat in the browser (vision-only unless a model is configured), and the REST
+    API beside it under /api/v1."""
+    from ui.api_access import ApiAccess, load_tokens
+
     logins = load_logins(auth_file)
     check_exposure(host, logins)
+    access = ApiAccess(load_tokens(api_tokens), host, has_logins=bool(logins))
     if model:
         obj.use_model(model)
     inspector = obj.inspector
@@ -102,17 +110,23 @@ def serve(obj, host, port, auth_file, model):
         os.environ["GRADIO_TEMP_DIR"] = str(Path(work_dir) / "gradio")  # uploads and Gradio's copies live here too
         say("building the chat app")
         from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
+        from ui.inspector_queue import InspectorQueue
         from ui.memory_probe import start_probe
+        from ui.rest_api import mounted
 
-        app = create_app(inspector, work_dir=Path(work_dir), roles={user: role for user, _, role in logins})
+        queue = InspectorQueue()       # one lock for the chat's handlers and the API's inspections
+        app = create_app(inspector, work_dir=Path(work_dir), roles={user: role for user, _, role in logins},
+                         queue=queue)
         start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
         try:
             say("starting the web server")
             launch(app, host, port, [(user, password) for user, password, _ in logins] or None, quiet=True,
-                   max_file_size=inspector.config.inputs.max_bytes, block=False)
+                   max_file_size=inspector.config.inputs.max_bytes, block=False,
+                   routes=mounted(inspector, queue, access))
             # only now, with the port accepting connections, is the address worth printing
             click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)",
                        err=True)
+            click.echo(f"REST API on http://{host}:{port}/api/v1  ({access.describe()})", err=True)
             app.block_thread()
         except OSError as exc:
             raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
