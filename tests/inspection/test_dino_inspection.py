@@ -45,7 +45,9 @@ def test_ingest_caches_patch_features_on_the_dino_grid_under_its_id(dino_home, d
     encoder_id = inspector.workspace.encoder.id
     folders = [p for p in (dino_home / "features").iterdir() if p.is_dir()]
     assert len(folders) == 1 and folders[0].name.startswith("transformers_dinov2@" + encoder_id.split("@")[1][:12])
-    cached = [np.load(p) for p in sorted(folders[0].glob("*.npy"))]
+    from retrieval.feature_codec import decode
+
+    cached = [decode(p.read_bytes())[0].grid() for p in sorted(folders[0].glob("*/*.nrf"))]
     assert len(cached) == 14 and {c.shape for c in cached} == {(64, 16, 16)}   # 2 layers x 32, 224 / 14
 
 
