@@ -39,9 +39,7 @@ ENCODINGS = [
     ("int8 coreset 50 %", FeaturesConfig("int8", 0.5), 0),
     ("int8 coreset 25 %", FeaturesConfig("int8", 0.25), 0),
     ("int8 coreset 10 %", FeaturesConfig("int8", 0.1), 0),
-    ("float16 coreset 25 %", FeaturesConfig("float16", 0.25), 0),
     ("int8 grid, projection to 64", FeaturesConfig("int8", 1.0), 64),
-    ("int8 grid, projection to 32", FeaturesConfig("int8", 1.0), 32),
 ]
 
 
@@ -132,25 +130,24 @@ def fmt(x) -> str:
 
 
 def table(sets, results) -> None:
+    """Per encoding: image AUROC per set, then bytes per reference (features + copy) per set and the
+    reduction against the float16 grid + RGB PNG copy stored before issue 14; textures: pixel AUROC / AUPRO."""
     names = [d.name.replace("solar_cell_", "elpv_") for d in sets]
-    print(f"\n{'encoding (image AUROC per set; textures: pixel AUROC / AUPRO)':42}{'feat kB':>8}{'total kB':>9}"
-          + "".join(f"{n:>11}" for n in names) + "  min dAUROC")
-    first = results[0][0]
-    old_total = np.mean([r[0]["features"] + r[0]["old_copy"] for r in results])
-    print(f"{'before issue 14 (float16 grid + RGB PNG copy)':42}{first['features'] / 1000:8.1f}"
-          f"{old_total / 1000:9.1f}" + "".join(f"{fmt(r[0]['auroc']):>11}" for r in results))
+    print(f"\n{'encoding':30}{'feat kB':>8}" + "".join(f"{n:>13}" for n in names) + "  min dAUROC")
+    old = [r[0]["features"] + r[0]["old_copy"] for r in results]
+    print(f"{'before: float16 grid + RGB PNG':30}{results[0][0]['features'] / 1000:8.1f}"
+          + "".join(f"{fmt(r[0]['auroc']):>13}" for r in results))
+    print(f"{'   total kB per reference':38}" + "".join(f"{t / 1000:13.1f}" for t in old))
     for index, (label, _, _) in enumerate(ENCODINGS):
         rows = [r[index] for r in results]
-        feat = np.mean([r["features"] for r in rows])
-        total = np.mean([r["features"] + r["new_copy"] for r in rows])
         delta = min(r["auroc"] - base[0]["auroc"] for r, base in zip(rows, results))
-        print(f"{label + ' + original copy':42}{feat / 1000:8.1f}{total / 1000:9.1f}"
-              + "".join(f"{fmt(r['auroc']):>11}" for r in rows) + f"  {delta:+.4f}   (x{old_total / total:.1f})")
-        textures = [r for r in rows if r["pixel_auroc"] is not None]
-        if textures:
-            print(f"{'   textures pixel AUROC / AUPRO':42}{'':17}" + "".join(
-                f"{'':>11}" for r in rows if r["pixel_auroc"] is None) + "".join(
-                f"{r['pixel_auroc']:.3f}/{r['aupro']:.3f}".rjust(11) for r in textures))
+        print(f"{label:30}{np.mean([r['features'] for r in rows]) / 1000:8.1f}"
+              + "".join(f"{fmt(r['auroc']):>13}" for r in rows) + f"  {delta:+.4f}")
+        totals = [r["features"] + r["new_copy"] for r in rows]
+        print(f"{'   total kB (original copy)':38}" + "".join(f"{t / 1000:7.1f} x{o / t:4.1f}" for t, o in zip(totals, old)))
+        print(f"{'   pixel AUROC / AUPRO':38}" + "".join(
+            f"{'-':>13}" if r["pixel_auroc"] is None else f"{r['pixel_auroc']:.3f}/{r['aupro']:.3f}".rjust(13)
+            for r in rows))
     for d, r in zip(names, results):
         print(f"{d}: copy old {r[0]['old_copy'] / 1000:.1f} kB (RGB PNG), new {r[0]['new_copy'] / 1000:.1f} kB "
               "(the original file)")

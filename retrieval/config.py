@@ -152,11 +152,14 @@ class FeaturesConfig:
 
     precision: "int8" (each channel quantized between its own min and max) or "float16".
     coreset: fraction of the grid's patches kept for the nearest-patch bank (PatchCore's greedy coreset);
-      1.0 keeps the whole grid. Changing either recomputes the features from the stored copies.
+      1.0 keeps the whole grid. Measured on every dev set (bench/storage_size.py): int8 with a 10 %
+      coreset takes 13.7 kB per 152 x 28 x 28 grid (float16: 239 kB) and loses at most 0.004 image
+      AUROC (grass; ELPV gains 0.01); under a coreset, a calibration recomputes each scored reference's
+      grid from its copy (one encoder pass). Changing either recomputes the features from the copies.
     """
 
     precision: str = "int8"
-    coreset: float = 1.0
+    coreset: float = 0.1
 
     def __post_init__(self):
         one_of("precision", self.precision, FEATURE_PRECISIONS, "feature precision")

@@ -47,8 +47,8 @@ def test_ingest_caches_patch_features_on_the_dino_grid_under_its_id(dino_home, d
     assert len(folders) == 1 and folders[0].name.startswith("transformers_dinov2@" + encoder_id.split("@")[1][:12])
     from retrieval.feature_codec import decode
 
-    cached = [decode(p.read_bytes())[0].grid() for p in sorted(folders[0].glob("*/*.nrf"))]
-    assert len(cached) == 14 and {c.shape for c in cached} == {(64, 16, 16)}   # 2 layers x 32, 224 / 14
+    cached = [decode(p.read_bytes())[0] for p in sorted(folders[0].glob("*/*.nrf"))]
+    assert len(cached) == 14 and {(c.bank.shape[1], c.grid_shape) for c in cached} == {(64, (16, 16))}  # 2 x 32
 
 
 def test_inspect_runs_on_dino_features_and_finds_the_image_itself(dino_home, dino_folders, texture_set):

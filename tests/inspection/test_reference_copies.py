@@ -8,11 +8,13 @@ import json
 import numpy as np
 from PIL import Image
 
+from assistant.config import NormalcyConfig
+from assistant.home import Home
 from assistant.inspection.inputs import load_image
+from assistant.inspector import Inspector
 from assistant.inspection.reference_copies import ReferenceCopies
 from cli_runner import run_cli
 from feature_files import feature_files
-from retrieval.feature_codec import decode
 
 
 def _image(path, fmt, size=(40, 30)):
@@ -51,11 +53,13 @@ def test_a_flat_png_of_the_older_layout_is_found_and_superseded_by_the_original(
 def _to_the_old_layout(home):
     """Rewrite a home as ingest wrote it before issue 14: float16 grids as FEATURES/ENC+AGG/SHA.npy, and
     copies as flat reduced RGB PNGs."""
+    scorer = Inspector(NormalcyConfig(), Home(home)).scorer
     for path in feature_files(home):
         folder = path.parent.parent
         legacy = folder.with_name(folder.name.rsplit("_", 1)[0])
         legacy.mkdir(exist_ok=True)
-        np.save(legacy / f"{path.stem}.npy", decode(path.read_bytes())[0].grid())
+        grid = scorer.featurize([scorer.copies.picture(path.stem)])[0][0].numpy()
+        np.save(legacy / f"{path.stem}.npy", grid.astype(np.float16))
         path.unlink()
     for shard in [p for p in (home / "references").iterdir() if p.is_dir()]:
         for copy in shard.iterdir():
