@@ -26,9 +26,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.evaluation.metrics import auroc  # noqa: E402
-from assistant.evaluation.pixel_metrics import pixel_metrics  # noqa: E402
 from bench import map_data, map_pipelines as mp  # noqa: E402
-from retrieval import anomaly_map, feature_codec  # noqa: E402
+from bench.map_quality import pixel  # noqa: E402
+from retrieval import feature_codec  # noqa: E402
 from retrieval.config import FeaturesConfig  # noqa: E402
 
 PRODUCT = mp.Variant("shipped map", product=True)
@@ -94,19 +94,8 @@ def scored(data: map_data.Dataset, queries, ref_emb, q_emb, banks) -> dict:
         grid, score = mp.grid_score(queries[i], bank, PRODUCT)
         scores.append(score)
         grids.append(grid)
-    return {"auroc": auroc(data.labels, np.array(scores)), **pixel(data, grids)}
-
-
-def pixel(data: map_data.Dataset, grids) -> dict:
-    if data.masks is None:
-        return {"pixel_auroc": None, "aupro": None}
-    maps, masks = [], []
-    for path, mask_path, grid in zip(data.tests, data.masks, grids):
-        size = map_data.load_rgb(path).size
-        maps.append(anomaly_map.upsample(grid, size[1], size[0]))
-        masks.append(map_data.load_mask(mask_path, size))
-    got = pixel_metrics(maps, masks)
-    return {"pixel_auroc": got["pixel_auroc"], "aupro": got["aupro"]}
+    pix_auc, pro = pixel(data, np.stack(grids))
+    return {"auroc": auroc(data.labels, np.array(scores)), "pixel_auroc": pix_auc, "aupro": pro}
 
 
 def measure(data: map_data.Dataset, enc) -> list[dict]:

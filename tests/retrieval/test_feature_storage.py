@@ -22,7 +22,7 @@ def _grid(c=152, h=28, w=28, seed=0) -> np.ndarray:
 
 def test_int8_round_trip_is_within_half_a_step_per_channel():
     grid = _grid()
-    stored, problem = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig("int8")))
+    stored, problem = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig("int8", 1.0)))
     assert problem is None
     back = stored.grid().astype(np.float32)
     step = (grid.max(axis=(1, 2)) - grid.min(axis=(1, 2))) / 255
@@ -35,7 +35,7 @@ def test_int8_round_trip_is_within_half_a_step_per_channel():
 
 def test_float16_round_trip_is_the_float16_grid():
     grid = _grid(16, 5, 7)
-    stored, _ = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig("float16")))
+    stored, _ = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig("float16", 1.0)))
     np.testing.assert_array_equal(stored.grid(), grid.astype(np.float16))
 
 
@@ -55,7 +55,7 @@ def test_a_coreset_keeps_that_fraction_of_real_patches_and_covers_the_rest():
     assert radius < random_radius
 
 
-@pytest.mark.parametrize("encoding, bound", [(FeaturesConfig("float16"), 240_000), (FeaturesConfig("int8"), 121_500),
+@pytest.mark.parametrize("encoding, bound", [(FeaturesConfig("float16", 1.0), 240_000), (FeaturesConfig("int8", 1.0), 121_500),
                                              (FeaturesConfig("int8", 0.25), 32_000),
                                              (FeaturesConfig("int8", 0.1), 14_000)])
 def test_bytes_per_reference_of_a_152_channel_28x28_grid(tmp_path, encoding, bound):
@@ -69,7 +69,7 @@ def test_files_are_sharded_by_hash_prefix_under_the_encoding(tmp_path):
     cache.put(SHA, _grid(8, 4, 4))
     assert cache.path(SHA) == tmp_path / f"enc@1_{FEATURES_VERSION}_int8-core0.5" / "ab" / f"{SHA}.nrf"
     assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5)).get(SHA).bank.shape == (8, 8)
-    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8")).get(SHA) is None   # never read as another
+    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 1.0)).get(SHA) is None   # never read as another
 
 
 def test_an_old_layout_float16_grid_is_converted_when_read(tmp_path):
@@ -77,12 +77,14 @@ def test_an_old_layout_float16_grid_is_converted_when_read(tmp_path):
     legacy = tmp_path / f"enc@1_{FEATURES_VERSION}" / f"{SHA}.npy"          # as the home kept it before issue 14
     legacy.parent.mkdir(parents=True)
     np.save(legacy, grid)
-    cache = FeatureCache(tmp_path, "enc@1")
+    cache = FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 1.0))
     assert cache.check(SHA) is None
-    stored = FeatureCache(tmp_path, "enc@1").get(SHA)
+    stored = FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 1.0)).get(SHA)
     step = (grid.max(axis=(1, 2)) - grid.min(axis=(1, 2))).astype(np.float32)[:, None, None] / 255
     assert np.all(np.abs(stored.grid().astype(np.float32) - grid) <= step / 2 + 1e-2)
     assert not legacy.exists() and cache.path(SHA).is_file() and cache.check(SHA) is None
+    np.save(legacy, grid)                                                   # and into the default coreset
+    assert FeatureCache(tmp_path, "enc@1").get(SHA).bank.shape == (4, 24) and not legacy.exists()
 
 
 @pytest.mark.parametrize("damage, reason", [
