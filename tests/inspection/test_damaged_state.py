@@ -40,7 +40,8 @@ def _wrong_shape(path):
 
 
 def _flat(path):
-    np.save(path, np.ones(10, dtype=np.float16))
+    with open(path, "wb") as out:                     # np.save(path) would add ".npy" to the name
+        np.save(out, np.ones(10, dtype=np.float16))
 
 
 def _one_line(done, *fragments):
