@@ -1,8 +1,10 @@
 """The data home: one folder holding everything Normalcy persists.
 
     HOME/store/            Chroma (references, rules)
-    HOME/features/ENCODER/ cached reference patch features (.npy by sha256)
-    HOME/references/       reduced copies of reference images (by sha256), shown to the model and the UI
+    HOME/features/ENCODER+AGGREGATION+ENCODING/ab/SHA256.nrf   reference patch features, compact
+                           (`retrieval/feature_cache.py`; older homes' ENCODER+AGGREGATION/SHA256.npy are converted)
+    HOME/references/ab/SHA256.EXT  the reference images as ingested (original bytes), shown to the model and
+                           the UI (`assistant/inspection/reference_copies.py`; older homes' SHA256.png are read)
     HOME/calibration.json  per-class thresholds
     HOME/calibration_targets.json  per-class overkill targets set by an engineer
     HOME/rules/            rules added by operators (YAML), next to the shipped ones

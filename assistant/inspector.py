@@ -142,8 +142,8 @@ class Inspector:
         return HomeDoctor(self.workspace, self.scorer, self.thresholds, ModelThresholds(self.workspace, self.gatherer))
 
     @property
-    def reference_dir(self) -> Path:                # the references' stored copies (`SHA256.png`), to show them
-        return self.home.references
+    def reference_copies(self):                     # the references' stored copies, found by sha256, to show them
+        return self.scorer.copies
 
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None) -> LoadedImage:
         if isinstance(source, LoadedImage):

@@ -119,7 +119,7 @@ class Workspace:
     def features(self):
         from retrieval.feature_cache import FeatureCache
 
-        return FeatureCache(self.home.features, self.encoder.id)
+        return FeatureCache(self.home.features, self.encoder.id, self.config.retrieval.features)
 
     @cached_property
     def rules(self):

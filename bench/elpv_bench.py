@@ -61,7 +61,7 @@ def full_memory_scores(inspector: Inspector, tests) -> list[float]:
 
     scorer, cfg = inspector.scorer, inspector.config.retrieval.map
     refs = inspector.workspace.references.of_class(CLASS)
-    bank = torch.cat([as_patches(torch.from_numpy(scorer.reference_features(r)).float()) for r in refs])
+    bank = torch.cat([torch.from_numpy(scorer.stored(r).bank).float() for r in refs])
     scores = []
     for path in tests:
         features, _ = scorer.featurize([inspector.load(path).image])

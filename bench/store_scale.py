@@ -82,6 +82,7 @@ def build(root: Path, seeded, n: int, n_classes: int, seed_no: int = 0):
             refs = []
             for i, p in enumerate(picks):
                 sha = f"{c:08x}{i:056x}"
+                ws.features.path(sha).parent.mkdir(exist_ok=True)          # sharded by hash prefix
                 os.link(seed_ws.features.path(pool_refs[p].sha256), ws.features.path(sha))
                 refs.append(Reference(name, pool_refs[p].path, sha, pool_refs[p].width, pool_refs[p].height))
             ws.references.add(refs, noisy.astype(np.float32))

@@ -64,7 +64,7 @@ class ChatHandlers:
     def panel(self, evidence, verdict: dict | None, options) -> PanelValues:
         with_rules = {rule.class_name for rule in self.inspector.rule_book.list()}
         missing = "" if evidence.class_name in with_rules else no_rules_warning(evidence.class_name, with_rules)
-        return panel_for(evidence, verdict, options, self.images, self.inspector.reference_dir,
+        return panel_for(evidence, verdict, options, self.images, self.inspector.reference_copies,
                          self.inspector.model_id(), missing)
 
     @kept_on_error

@@ -120,15 +120,19 @@ def no_rules_warning(class_name: str, classes_with_rules) -> str:
             "Add rules in the Rules tab.")
 
 
-def gallery_items(references: list[dict], reference_dir: Path, shown_to_model: int | None, images) -> list[tuple]:
-    """(image path, caption) per retrieved reference (its stored copy, published to `images`); the caption
-    gives its embedding distance and whether the model was shown it (`shown_to_model` None: no model)."""
+def gallery_items(references: list[dict], copies, shown_to_model: int | None, images) -> list[tuple]:
+    """(image path, caption) per retrieved reference (its stored copy, published to `images`: as it is
+    when a browser shows its format, else as PNG); the caption gives its embedding distance and whether
+    the model was shown it (`shown_to_model` None: no model). copies: the Inspector's `reference_copies`."""
     items = []
     for rank, ref in enumerate(references, start=1):
-        path = Path(reference_dir) / f"{ref['sha256']}.png"
-        if not path.is_file():
+        path = copies.find(ref["sha256"])
+        if path is None:
             continue
-        picture = images.publish_file(path, f"reference-{ref['sha256']}.png")
+        if path.suffix.lower() in copies.BROWSER_SUFFIXES:
+            picture = images.publish_file(path, f"reference-{ref['sha256']}{path.suffix.lower()}")
+        else:
+            picture = images.publish(copies.picture(ref["sha256"]))
         caption = f"#{rank} {Path(ref['path']).stem} · d {float(ref['distance'] or 0):.2f}"
         if shown_to_model is not None and rank <= shown_to_model:
             caption += " · shown to model"
@@ -147,7 +151,7 @@ def verdict_message(verdict: dict, class_note: str = "") -> str:
     return "\n".join([class_note, head, "", literal(reasoning)]).strip()
 
 
-def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Path, model: str | None,
+def panel_for(evidence, verdict: dict | None, options, images, copies, model: str | None,
               missing_rules: str = "") -> PanelValues:
     """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options;
     images are published to `images` (an `ImageFolder`) and given as paths."""
@@ -155,7 +159,7 @@ def panel_for(evidence, verdict: dict | None, options, images, reference_dir: Pa
     shown = options.reference_images if model else None
     card = verdict_card(verdict) if verdict else pending_card(evidence.class_name, len(references))
     overlay = images.publish(for_display(evidence.overlay(options.overlay_style)))
-    return PanelValues(card, overlay, gallery_items(references, reference_dir, shown, images),
+    return PanelValues(card, overlay, gallery_items(references, copies, shown, images),
                        rules_table([r.to_dict() for r in evidence.rules], not options.rules, missing_rules), verdict)
 
 

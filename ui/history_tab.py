@@ -142,7 +142,7 @@ class HistoryView:
         with Image.open(self.inspector.history.image_path(record["overlay"])) as logged:
             overlay = self.images.publish(for_display(logged.convert("RGB")))
         shown = options.reference_images if verdict.get("model") else None
-        gallery = gallery_items(verdict["references"], self.inspector.reference_dir, shown, self.images)
+        gallery = gallery_items(verdict["references"], self.inspector.reference_copies, shown, self.images)
         return PanelValues(verdict_card(verdict), overlay, gallery, rules_table(verdict["rules"]), verdict)
 
 

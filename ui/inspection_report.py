@@ -73,16 +73,13 @@ def _feedback_rows(feedback: dict | None) -> list[tuple[str, str]]:
     return [("operator feedback", rating + label), ("operator comment", feedback.get("comment") or "(none)")]
 
 
-def _references(verdict: dict, reference_dir: Path) -> str:
-    from PIL import Image
-
+def _references(verdict: dict, copies) -> str:
     figures = []
     for rank, ref in enumerate(verdict.get("references", []), start=1):
-        path = Path(reference_dir) / f"{ref['sha256']}.png"
-        if path.is_file():
-            with Image.open(path) as image:
-                distance = float(ref.get("distance") or 0)
-                figures.append(_figure(image, f"#{rank} {Path(ref['path']).name} distance {distance:.3f}"))
+        image = copies.picture(ref["sha256"])
+        if image is not None:
+            distance = float(ref.get("distance") or 0)
+            figures.append(_figure(image, f"#{rank} {Path(ref['path']).name} distance {distance:.3f}"))
     return "".join(figures) or "<p>No reference copies are available.</p>"
 
 
@@ -103,7 +100,7 @@ def _turns(question: str | None, verdict: dict, turns) -> str:
     return "".join(parts)
 
 
-def render_report(inspection, record: dict, reference_dir: Path, overlay_style: str = "all", *,
+def render_report(inspection, record: dict, copies, overlay_style: str = "all", *,
                   feedback: dict | None = None, crop=None) -> str:
     """The report of an inspection (with its evidence) and its run-log record, as one HTML string; `feedback`:
     its standing feedback record; `crop`: (box, image) of the look-closer region, shown when it was looked at."""
@@ -117,7 +114,7 @@ def render_report(inspection, record: dict, reference_dir: Path, overlay_style: 
     if crop is not None and looked:
         images += _figure(crop[1], f"look closer: {region_words(crop[0])}")
     body = [f"<h1>Normalcy inspection {escape(inspection.id)}</h1>", _provenance(record, verdict, file_name, feedback),
-            "<h2>Images</h2>", images, "<h2>Nearest normal references</h2>", _references(verdict, reference_dir),
+            "<h2>Images</h2>", images, "<h2>Nearest normal references</h2>", _references(verdict, copies),
             "<h2>Rules</h2>", _rules(verdict), "<h2>Conversation</h2>",
             _turns(inspection.question, verdict, inspection.turns),
             "<h2>Verdict (JSON)</h2>", f"<pre>{escape(json.dumps(verdict, indent=2))}</pre>"]

@@ -137,7 +137,7 @@ class OperatorActions:
         standing = self.standing(state)
         crop = self.inspector.focus_crop(inspection)
         html = render_report(inspection, state.record or {"id": inspection.id, "time": ""},
-                             self.inspector.reference_dir, style, feedback=standing[1] if standing else None,
+                             self.inspector.reference_copies, style, feedback=standing[1] if standing else None,
                              crop=crop)
         self.report_dir.mkdir(parents=True, exist_ok=True)
         path = self.report_dir / f"normalcy-inspection-{inspection.id}.html"

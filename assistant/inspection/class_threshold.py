@@ -38,7 +38,7 @@ class ClassThresholds:
     def settings(self, class_name: str) -> str:
         """What a class's calibration is computed from besides its references; a change makes it stale."""
         cfg = self.ws.config.retrieval
-        return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|k={cfg.map.k}|sigma={cfg.map.sigma}"
+        return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|{cfg.features.id}|k={cfg.map.k}|sigma={cfg.map.sigma}"
                 f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}"
                 f"|target={self.targets.for_class(class_name)}|max={cfg.calibration.max_references}"
                 f"|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
@@ -132,7 +132,7 @@ class ClassThresholds:
         known = reusable.get(reference.sha256)
         if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
             return {**known, "nearest": nearest} if known.get("nearest") != nearest else known
-        features = torch.from_numpy(self.scorer.reference_features(reference).astype(np.float32))
+        features = torch.from_numpy(self.scorer.query_features(reference).astype(np.float32))
         grid = self.scorer.score_grid(features, neighbours)
         return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names,
                 "nearest": nearest}

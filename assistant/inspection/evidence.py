@@ -33,7 +33,7 @@ class Evidence:
     grid: np.ndarray              # (h, w) raw nearest-patch distances, smoothed
     map_score: float              # image score from the grid (max or top-fraction mean)
     calibration: Calibration
-    reference_dir: object = None  # Path of the stored reference copies
+    copies: object = None         # the stored reference copies (`ReferenceCopies`)
     out_of_distribution: OutOfDistribution | None = None   # set when the query is far outside its class
     mm_per_px: float | None = None  # millimetres per pixel of `query.image`: the class's scale (`scale_of`)
 
@@ -85,10 +85,11 @@ class Evidence:
 
     def reference_image(self, reference: Reference):
         """The stored copy of a reference image (RGB PIL)."""
-        from PIL import Image
-
-        with Image.open(self.reference_dir / f"{reference.sha256}.png") as image:
-            return image.convert("RGB")
+        picture = self.copies.picture(reference.sha256)
+        if picture is None:
+            raise MissingWeights(f"the stored copy of reference {reference.path} is gone; "
+                                 f"re-ingest class {reference.class_name}")
+        return picture
 
 
 def scale_of(config, class_name: str, query: LoadedImage) -> float | None:
@@ -126,5 +127,5 @@ class EvidenceGatherer:
                                    f"threshold {calibration.threshold!r}, not a finite number; {DOCTOR_HINT}")
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
             outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
-            return Evidence(query, class_name, references, rules, grid, score, calibration, self.ws.home.references,
+            return Evidence(query, class_name, references, rules, grid, score, calibration, self.scorer.copies,
                             outside, scale_of(self.ws.config, class_name, query))

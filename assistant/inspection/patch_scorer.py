@@ -1,17 +1,22 @@
 """Patch features and patch distances: the one place images become features and are scored.
 
-`featurize` runs the image encoder and the neighbourhood aggregation; `reference_features` reads a
-reference's cached patch features (recomputed from its stored copy when the cache lost them);
-`score_grid` compares a query's patches with the patches of given references (a reference whose cached
-features do not match the query's channels is a `CorruptState` naming its file).
+`featurize` runs the image encoder and the neighbourhood aggregation; `stored` reads a reference's
+stored features — its patch bank (the whole grid, or a coreset of it) and its grid mean — recomputed from
+its stored copy when the cache lost them; `query_features` gives a reference's whole grid, to score it as
+a query; `score_grid` compares a query's patches with the bank patches of given references (a reference
+whose stored features do not match the query's channels is a `CorruptState` naming its file).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
+from assistant.inspection.reference_copies import ReferenceCopies
 from retrieval import anomaly_map
-from retrieval.errors import DOCTOR_HINT, CorruptState, MissingWeights
+from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState, MissingWeights
+from retrieval.feature_codec import StoredFeatures
 from retrieval.reference_store import Reference
 
 
@@ -31,28 +36,50 @@ class PatchScorer:
         vectors = embedding(features) if pooled is None else pooled
         return features, vectors.float().numpy().astype(np.float32)
 
-    def reference_features(self, reference: Reference) -> np.ndarray:
-        """(C, H, W) cached patch features of a reference; recomputed from its stored copy if the cache lost it."""
+    @cached_property
+    def copies(self) -> ReferenceCopies:
+        """The stored copies of the references (originals, sharded; older flat PNGs read too)."""
+        return ReferenceCopies(self.ws.home.references, self.ws.config.inputs)
+
+    def stored(self, reference: Reference) -> StoredFeatures:
+        """A reference's stored features (its bank and grid mean); recomputed from its copy if lost."""
         cached = self.ws.features.get(reference.sha256)
         if cached is not None:
             return cached
-        copy = self.ws.home.references / f"{reference.sha256}.png"
-        if not copy.is_file():
+        return self.ws.features.put(reference.sha256, self._from_copy(reference))
+
+    def query_features(self, reference: Reference) -> np.ndarray:
+        """(C, H, W) features of a reference scored as a query (calibration): the stored grid when the
+        encoding keeps it, else recomputed from the copy (a coreset keeps only some of the patches)."""
+        grid = self.stored(reference).grid()
+        return grid if grid is not None else self._from_copy(reference)
+
+    def embedding(self, reference: Reference) -> np.ndarray:
+        """(D,) retrieval embedding of a reference from its stored grid mean (rebuilding the index)."""
+        mean = self.stored(reference).mean
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+    def copy_of(self, reference: Reference):
+        """A reference's stored copy decoded as an input (`LoadedImage`); gone or damaged: one line saying so."""
+        try:
+            loaded = self.copies.load(reference.sha256)
+        except BadInput as exc:
+            raise CorruptState(f"the stored copy of reference {reference.path} is damaged ({exc}); "
+                                 f"re-ingest class {reference.class_name}") from None
+        if loaded is None:
             raise MissingWeights(f"features and stored copy of reference {reference.path} are gone; "
                                  f"re-ingest class {reference.class_name}")
-        from PIL import Image
+        return loaded
 
-        with Image.open(copy) as image:
-            features, _ = self.featurize([image.convert("RGB")])
-        self.ws.features.put(reference.sha256, features[0].numpy())
-        return self.ws.features.get(reference.sha256)
+    def _from_copy(self, reference: Reference) -> np.ndarray:
+        return self.featurize([self.copy_of(reference).image])[0][0].numpy()
 
     def _matching(self, reference: Reference, channels: int) -> np.ndarray:
-        cached = self.reference_features(reference)
-        if cached.shape[0] != channels:
-            raise CorruptState(f"cached features {self.ws.features.path(reference.sha256)} have {cached.shape[0]} "
+        bank = self.stored(reference).bank
+        if bank.shape[1] != channels:
+            raise CorruptState(f"cached features {self.ws.features.path(reference.sha256)} have {bank.shape[1]} "
                                f"channels, the encoder gives {channels}; {DOCTOR_HINT}")
-        return cached
+        return bank
 
     def score_grid(self, features, references: list[Reference]) -> np.ndarray:
         """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances."""
@@ -60,7 +87,7 @@ class PatchScorer:
 
         from retrieval.patch_features import as_patches
 
-        bank = torch.cat([as_patches(torch.from_numpy(self._matching(r, features.shape[0]))) for r in references])
+        bank = torch.cat([torch.from_numpy(self._matching(r, features.shape[0])) for r in references])
         distances = anomaly_map.nearest_patch_distance(as_patches(features), bank)
         grid = distances.reshape(features.shape[1:]).numpy()
         return anomaly_map.gaussian_smooth(grid, self.ws.config.retrieval.map.sigma)

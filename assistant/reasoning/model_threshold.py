@@ -15,7 +15,6 @@ import json
 import sys
 import threading
 
-from assistant.inspection.inputs import load_image
 from assistant.reasoning.score_fusion import model_threshold
 from retrieval.atomic_file import write_text
 from retrieval.calibration import spread_indices
@@ -131,7 +130,7 @@ class ModelThresholds:
         values = []
         for index in spread_indices(len(references), self.ws.config.vlm.calibration_samples):
             reference = references[index]
-            query = load_image(self.ws.home.references / f"{reference.sha256}.png", self.ws.config.inputs)
+            query = self.gatherer.scorer.copy_of(reference)
             evidence = self.gatherer.gather(query, class_name, exclude={reference.sha256})
             with self.busy:
                 answer = ask(evidence)

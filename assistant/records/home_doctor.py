@@ -135,7 +135,8 @@ class HomeDoctor:
         bad = {r.sha256: (r, self.ws.features.check(r.sha256)) for r in references}
         bad = {sha: pair for sha, pair in bad.items() if pair[1] is not None}
         if not bad:
-            report.add("features", f"{len(references)} cached feature file(s) read back finite")
+            report.add("features", f"{len(references)} cached feature file(s) read back finite"
+                       + self._older_layout(references, repair))
             return
         first = next(iter(bad.values()))
         detail = f"{len(bad)} of {len(references)} feature file(s) damaged (first: {first[0].sha256[:12]}, {first[1]})"
@@ -146,22 +147,33 @@ class HomeDoctor:
         for sha, (reference, _) in bad.items():
             self.ws.features.discard(sha)
             try:
-                self.scorer.reference_features(reference)
+                self.scorer.stored(reference)
             except NormalcyError as exc:
                 failed.append(str(exc))
         report.add("features", detail + (f"; {len(failed)} could not be rebuilt: {failed[0]}" if failed
                                          else "; recomputed from the stored copies"),
                    damaged=True, repaired=not failed)
 
-    def _copies(self, report: DoctorReport, references) -> None:
-        from PIL import Image
+    def _older_layout(self, references, repair: bool) -> str:
+        """How many feature files are still in the layout before issue 14 (float16 grids), converted now
+        with `repair` (each is converted anyway when first read)."""
+        older = [r for r in references if not self.ws.features.path(r.sha256).is_file()]
+        if not older:
+            return ""
+        if repair:
+            for reference in older:
+                self.ws.features.get(reference.sha256)
+        return (f"; {len(older)} of {len(references)} in the layout before issue 14, "
+                + ("converted" if repair else "converted when read (--repair converts them now)"))
 
+    def _copies(self, report: DoctorReport, references) -> None:
         lost = []
         for reference in references:
             try:
-                with Image.open(self.ws.home.references / f"{reference.sha256}.png") as image:
-                    image.load()
-            except (OSError, SyntaxError, ValueError):
+                found = self.scorer.copies.load(reference.sha256)
+            except NormalcyError:
+                found = None
+            if found is None:
                 lost.append(reference)
         if not lost:
             report.add("copies", f"{len(references)} stored reference cop(ies) decode")

@@ -2,7 +2,7 @@
 
 Every file is validated before anything is written (a bad file stops the run with one line naming it,
 unless `skip_bad`), images already in the store are skipped (ids are `<class>/<sha256>`), and the rest is
-committed in small batches — features cached, reduced copy saved, record added — so an interrupted run
+committed in small batches — features cached, the original file kept as the copy, record added — so an interrupted run
 keeps what it finished and a re-run continues. Touched classes are recalibrated at the end.
 """
 
@@ -12,12 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.inspection.inputs import IMAGE_SUFFIXES, LoadedImage, load_image
-from retrieval.atomic_file import png_bytes, write_bytes
+from assistant.inspection.inputs import IMAGE_SUFFIXES, load_image
 from retrieval.errors import BadInput
 from retrieval.reference_store import Reference
-
-COPY_MAX_SIDE = 768
 
 
 @dataclass
@@ -128,16 +125,13 @@ def rebuild_index(workspace, scorer, thresholds, batch_size: int = 256) -> int:
     their cached features (recomputed from the stored copies where lost): the same records, filled into a
     collection beside the old one and swapped in at the end, as `rebuild` does. Returns how many."""
     import numpy as np
-    import torch
 
-    from retrieval.patch_features import embedding
     from retrieval.reference_index import stored_references
     from retrieval.reference_layout import REBUILD_PREFIX, drop_prefix
     from retrieval.reference_store import ReferenceStore
 
     references = stored_references(workspace.home.store, server=workspace.client if workspace.home.server else None)
-    vectors = np.stack([embedding(torch.from_numpy(scorer.reference_features(r)[None].astype(np.float32)))[0].numpy()
-                        for r in references]) if references else np.zeros((0, 0), np.float32)
+    vectors = np.stack([scorer.embedding(r) for r in references]) if references else np.zeros((0, 0), np.float32)
     with workspace.using_store():
         drop_prefix(workspace.client, REBUILD_PREFIX)
         side = ReferenceStore(workspace.client, workspace.encoder.id, str(workspace.home.root), REBUILD_PREFIX)
@@ -172,7 +166,7 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
     references = []
     for (class_name, _, _), image, feats in zip(batch, images, features):
         workspace.features.put(image.sha256, feats.numpy())
-        save_copy(workspace.home.references, image)
+        scorer.copies.save(image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     with workspace.using_store():
         store().add(references, embeddings)
@@ -188,12 +182,3 @@ def _swap_in(workspace, side) -> None:
     workspace.reopen_references()
     workspace.changed()
 
-
-def save_copy(folder: Path, image: LoadedImage) -> Path:
-    """A reduced PNG copy (longest side <= 768 px) by sha256, so references survive moved source files."""
-    path = Path(folder) / f"{image.sha256}.png"
-    if not path.is_file():
-        copy = image.image.copy()
-        copy.thumbnail((COPY_MAX_SIDE, COPY_MAX_SIDE))
-        write_bytes(path, png_bytes(copy))
-    return path

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from cli_runner import run_cli
+from feature_files import feature_files, with_nan
+from retrieval.config import FeaturesConfig
+from retrieval.feature_codec import encode
 
 
 @pytest.fixture(scope="module")
@@ -20,16 +23,8 @@ def defect_image(texture_set):
     return str(sorted((texture_set / "test" / "defect").glob("*.png"))[0])
 
 
-def _feature_files(home):
-    files = sorted((home / "features").glob("*/*.npy"))
-    assert files
-    return files
-
-
 def _nan(path):
-    features = np.load(path)
-    features[0, 0, 0] = np.nan
-    np.save(path, features)
+    with_nan(path)
 
 
 def _zero(path):
@@ -41,11 +36,12 @@ def _truncated(path):
 
 
 def _wrong_shape(path):
-    np.save(path, np.ones((7, 5, 5), dtype=np.float16))
+    path.write_bytes(encode(np.ones((7, 5, 5), dtype=np.float16), FeaturesConfig()))
 
 
 def _flat(path):
-    np.save(path, np.ones(10, dtype=np.float16))
+    with open(path, "wb") as out:                     # np.save(path) would add ".npy" to the name
+        np.save(out, np.ones(10, dtype=np.float16))
 
 
 def _one_line(done, *fragments):
@@ -60,7 +56,7 @@ def _one_line(done, *fragments):
 @pytest.mark.parametrize("damage", [_nan, _zero, _truncated, _wrong_shape, _flat], ids=lambda f: f.__name__[1:])
 def test_damaged_feature_files_are_named_not_a_pass(home_copy, defect_image, damage):
     (home_copy / "calibration.json").unlink()          # the next inspection recalibrates over every file
-    for path in _feature_files(home_copy):
+    for path in feature_files(home_copy):
         damage(path)
     done = run_cli("--home", str(home_copy), "inspect", defect_image, "--class", "brick", "--json")
     _one_line(done, "features", "normalcy doctor")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cli_runner import run_cli
+from feature_files import feature_files, with_nan
 
 
 @pytest.fixture()
@@ -18,11 +19,9 @@ def home_copy(tmp_path, ready_home):
 
 
 def _damage_features_and_calibration(home):
-    files = sorted((home / "features").glob("*/*.npy"))
+    files = feature_files(home)
     files[0].write_bytes(b"")
-    features = np.load(files[1])
-    features[0, 0, 0] = np.nan
-    np.save(files[1], features)
+    with_nan(files[1])
     data = json.loads((home / "calibration.json").read_text())
     data["brick"]["threshold"] = 1e9
     (home / "calibration.json").write_text(json.dumps(data))
@@ -63,7 +62,8 @@ def test_a_lost_copy_with_damaged_features_is_left_for_re_ingest(home_copy):
     from assistant.inspector import Inspector
 
     files = _damage_features_and_calibration(home_copy)
-    (home_copy / "references" / f"{files[0].stem}.png").unlink()
+    copy = next((home_copy / "references" / files[0].stem[:2]).glob(f"{files[0].stem}.*"))
+    copy.unlink()
     report = Inspector(NormalcyConfig(), Home(home_copy)).doctor.examine(repair=True)
     parts = {f.part for f in report.remaining}
     assert {"features", "copies"} <= parts, report.lines()

@@ -1,0 +1,112 @@
+"""Compact on-disk encoding of one reference's patch features (issue 14: storage that fits a plant).
+
+A reference's features are a (C, H, W) grid; what an inspection needs of it is its patch bank (the rows
+the nearest-patch search compares a query's patches with) and, for rebuilding the vector index, the
+grid's channel-wise mean (the retrieval embedding before normalisation). An `Encoding` keeps:
+
+    coreset    the fraction of the H*W patches kept for the bank, chosen by PatchCore's greedy coreset
+               (k-center: each next patch is the one farthest from those kept); 1.0 keeps the whole grid,
+               which can then be read back as a grid (a calibration scores it as a query)
+    precision  "int8": each channel quantized to 256 levels between its own min and max (per reference);
+               "float16": as before issue 14
+
+File layout: b"NRMF" + 1-byte version + uint32 header length + JSON header {precision, c, h, w, n} +
+mean (C float32) + [int8: scale, low (C float32 each)] + patches (n x C, row-major).
+`decode` checks every length and that the values are finite: a damaged file is a reason, never garbage.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.config import FeaturesConfig as Encoding
+
+MAGIC = b"NRMF"
+FORMAT = 1
+_DTYPES = {"int8": np.int8, "float16": np.float16}
+
+
+@dataclass(frozen=True)
+class StoredFeatures:
+    """What a feature file gives back: the bank (n, C) float16, the grid's mean (C,) float32 and its (H, W)."""
+
+    bank: np.ndarray
+    mean: np.ndarray
+    grid_shape: tuple[int, int]
+
+    def grid(self) -> np.ndarray | None:
+        """(C, H, W) float16 when every patch was kept, else None."""
+        h, w = self.grid_shape
+        if self.bank.shape[0] != h * w:
+            return None
+        return np.ascontiguousarray(self.bank.T.reshape(-1, h, w))
+
+
+def greedy_coreset(patches: np.ndarray, count: int) -> np.ndarray:
+    """Indices (sorted) of `count` rows of (P, C) `patches` by greedy k-center, starting from the row
+    farthest from the mean: deterministic, and every dropped row lies within the coreset's radius."""
+    x = patches.astype(np.float32)
+    count = max(1, min(count, x.shape[0]))
+    sq = (x * x).sum(1)
+    centre = x.mean(0)
+    chosen = [int(((x - centre) ** 2).sum(1).argmax())]
+    nearest = np.maximum(sq + sq[chosen[0]] - 2.0 * x @ x[chosen[0]], 0)
+    for _ in range(count - 1):
+        pick = int(nearest.argmax())
+        chosen.append(pick)
+        nearest = np.minimum(nearest, np.maximum(sq + sq[pick] - 2.0 * x @ x[pick], 0))
+    return np.sort(np.asarray(chosen))
+
+
+def encode(features: np.ndarray, encoding: Encoding) -> bytes:
+    """(C, H, W) features -> the file's bytes."""
+    grid = np.asarray(features, dtype=np.float32)
+    c, h, w = grid.shape
+    patches = grid.reshape(c, h * w).T
+    if not encoding.keeps_grid:
+        patches = patches[greedy_coreset(patches, int(round(encoding.coreset * h * w)))]
+    parts = [grid.mean(axis=(1, 2)).astype(np.float32).tobytes()]
+    if encoding.precision == "int8":
+        low, high = patches.min(0), patches.max(0)
+        scale = np.where(high > low, (high - low) / 255.0, 1.0).astype(np.float32)
+        levels = np.clip(np.round((patches - low) / scale), 0, 255) - 128
+        parts += [scale.tobytes(), low.astype(np.float32).tobytes(), levels.astype(np.int8).tobytes()]
+    else:
+        parts.append(patches.astype(np.float16).tobytes())
+    header = json.dumps({"precision": encoding.precision, "c": c, "h": h, "w": w, "n": int(patches.shape[0])},
+                        separators=(",", ":")).encode()
+    return MAGIC + struct.pack("<BI", FORMAT, len(header)) + header + b"".join(parts)
+
+
+def decode(data: bytes) -> tuple[StoredFeatures | None, str | None]:
+    """The file's bytes -> (StoredFeatures, None), or (None, what is wrong with them)."""
+    if data[:4] != MAGIC or len(data) < 9:
+        return None, "not a Normalcy feature file"
+    version, size = struct.unpack("<BI", data[4:9])
+    if version != FORMAT:
+        return None, f"feature file format {version}, this version reads {FORMAT}"
+    try:
+        head = json.loads(data[9:9 + size])
+        c, h, w, n, precision = (head[k] for k in ("c", "h", "w", "n", "precision"))
+    except (ValueError, KeyError, TypeError):
+        return None, "its header is damaged"
+    if precision not in _DTYPES or min(c, h, w, n) < 1 or n > h * w:
+        return None, f"header {head} is not a (C, H, W) encoding"
+    body = memoryview(data)[9 + size:]
+    floats = c * (3 if precision == "int8" else 1)
+    expected = 4 * floats + n * c * np.dtype(_DTYPES[precision]).itemsize
+    if len(body) != expected:
+        return None, f"{len(body)} bytes of values, expected {expected} (truncated?)"
+    head_values = np.frombuffer(body, np.float32, floats)
+    values = np.frombuffer(body, _DTYPES[precision], n * c, offset=4 * floats).reshape(n, c).astype(np.float32)
+    mean = head_values[:c].copy()
+    if precision == "int8":
+        values = (values + 128) * head_values[c:2 * c] + head_values[2 * c:]
+    values = values.astype(np.float16)            # what the nearest-patch search reads, as before issue 14
+    if not (np.isfinite(values).all() and np.isfinite(head_values).all()):
+        return None, "holds NaN or infinite values"
+    return StoredFeatures(values, mean, (h, w)), None
