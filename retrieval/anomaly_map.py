@@ -13,18 +13,22 @@ import math
 import numpy as np
 
 
-def nearest_patch_distance(query, bank, chunk: int = 4096):
-    """query (P, C), bank (N, C) float tensors -> (P,) Euclidean distance of each query patch to its nearest bank patch."""
+def nearest_patch_distance(query, bank, chunk: int = 32768):
+    """query (P, C), bank (N, C) float tensors -> (P,) Euclidean distance of each query patch to its nearest bank patch.
+
+    Exact, in float32: min over the bank of |b|^2 - 2 q.b (one matrix product per `chunk` bank patches,
+    running minimum), then + |q|^2, clamped at 0, square root. A full-memory bank (PatchCore over every
+    reference patch: 230k-360k patches on ELPV) is one pass without a (P, N) matrix in memory.
+    """
     import torch
 
     query = query.float()
-    q_sq = (query * query).sum(1, keepdim=True)
     best = torch.full((query.shape[0],), float("inf"))
     for start in range(0, bank.shape[0], chunk):
         part = bank[start:start + chunk].float()
-        d2 = q_sq + (part * part).sum(1)[None, :] - 2.0 * query @ part.T
-        best = torch.minimum(best, d2.min(dim=1).values)
-    return best.clamp_min(0).sqrt()
+        scores = torch.addmm((part * part).sum(1)[None, :], query, part.T, alpha=-2.0)
+        best = torch.minimum(best, scores.amin(dim=1))
+    return (best + (query * query).sum(1)).clamp_min(0).sqrt()
 
 
 def gaussian_smooth(grid: np.ndarray, sigma: float) -> np.ndarray:

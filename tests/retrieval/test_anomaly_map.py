@@ -17,6 +17,26 @@ def test_nearest_patch_distance_matches_brute_force_across_chunks():
     assert torch.allclose(got, expected, atol=1e-4)
 
 
+def _nearest_before_issue_9(query, bank, chunk=4096):
+    """The search as it was (|q|^2 + |b|^2 - 2 q.b per chunk of 4,096, minimum of the full sum)."""
+    q_sq = (query * query).sum(1, keepdim=True)
+    best = torch.full((query.shape[0],), float("inf"))
+    for start in range(0, bank.shape[0], chunk):
+        part = bank[start:start + chunk]
+        best = torch.minimum(best, (q_sq + (part * part).sum(1)[None, :] - 2.0 * query @ part.T).min(dim=1).values)
+    return best.clamp_min(0).sqrt()
+
+
+def test_full_memory_search_gives_the_scores_of_the_search_before_and_of_cdist():
+    # feature-like (non-negative, 152 channels) query grid against a bank of several 32k chunks + a remainder
+    gen = torch.Generator().manual_seed(1)
+    query, bank = torch.rand(16, 152, generator=gen), torch.rand(33_000, 152, generator=gen)
+    got = anomaly_map.nearest_patch_distance(query, bank)
+    assert torch.allclose(got, _nearest_before_issue_9(query, bank), atol=1e-4)
+    assert torch.allclose(got, torch.cdist(query, bank).min(dim=1).values, atol=1e-3)
+    assert got.dtype == torch.float32 and got.shape == (16,)
+
+
 def test_a_patch_present_in_the_bank_has_zero_distance():
     bank = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
     query = torch.cat([bank[3:4], bank[3:4] + 10])
