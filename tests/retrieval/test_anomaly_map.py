@@ -37,6 +37,20 @@ def test_full_memory_search_gives_the_scores_of_the_search_before_and_of_cdist()
     assert got.dtype == torch.float32 and got.shape == (16,)
 
 
+def test_position_window_matches_only_nearby_cells_and_a_wide_one_is_the_plain_search():
+    gen = torch.Generator().manual_seed(2)
+    refs = torch.rand(3, 6, 5, 7, generator=gen)                  # 3 reference grids, 6 channels, 5 x 7 cells
+    bank = torch.cat([as_patches(r) for r in refs])
+    query = refs[1].clone()
+    query[:, 0, 0] = refs[2][:, 4, 6]                              # a patch that exists, but in the far corner
+    wide = anomaly_map.distance_grid(query, bank, window=7)
+    assert torch.allclose(wide, anomaly_map.distance_grid(query, bank), atol=1e-5)
+    assert torch.allclose(wide, torch.cdist(as_patches(query), bank).min(1).values.reshape(5, 7), atol=1e-3)
+    near = anomaly_map.distance_grid(query, bank, window=1)
+    assert wide[0, 0] < 1e-2 < near[0, 0]                          # found anywhere, not within 1 cell
+    assert near[2, 3] < 1e-2 and torch.all(near >= wide - 1e-5)    # its own cells are still found
+
+
 def test_a_patch_present_in_the_bank_has_zero_distance():
     bank = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
     query = torch.cat([bank[3:4], bank[3:4] + 10])
