@@ -75,6 +75,13 @@ def test_image_score_max_and_top_fraction():
     assert anomaly_map.image_score(grid, 0.05) == pytest.approx(np.mean([95, 96, 97, 98, 99]))
 
 
+def test_default_image_score_is_the_mean_of_the_top_10_cells_of_a_28_by_28_map():
+    from retrieval.config import MapConfig
+
+    grid = np.random.default_rng(3).random((28, 28)).astype(np.float32)
+    assert anomaly_map.image_score(grid, MapConfig().top_fraction) == pytest.approx(np.sort(grid.ravel())[-10:].mean())
+
+
 def test_hot_region_is_the_connected_component_of_the_peak():
     grid = np.zeros((8, 8), np.float32)
     grid[1:3, 1:4] = 2.0       # the peak's component
