@@ -120,11 +120,10 @@ def grid_score(query, bank, v: Variant) -> tuple[np.ndarray, float]:
         from retrieval.config import MapConfig
 
         cfg = MapConfig()
-        grid = anomaly_map.nearest_patch_distance(as_patches(query), bank).reshape(query.shape[1:]).numpy()
-        grid = anomaly_map.gaussian_smooth(grid, cfg.sigma)
+        grid = anomaly_map.gaussian_smooth(anomaly_map.distance_grid(query, bank, cfg.window).numpy(), cfg.sigma)
         return grid, anomaly_map.image_score(grid, cfg.top_fraction)
     if v.window > 0:
-        grid = windowed_distance(query, bank, v.window).numpy()
+        grid = anomaly_map.windowed_distance(query, bank, v.window).numpy()
     else:
         grid = patch_scores(as_patches(query), bank, v.score).reshape(query.shape[1:]).numpy()
     grid = replicate_border(anomaly_map.gaussian_smooth(grid, v.sigma), v.border)
@@ -161,19 +160,6 @@ def patch_scores(query, bank, kind: str):
     keep = int((values.flip(0).cumsum(0) / values.sum() < 0.99).sum()) + 1
     basis = vectors[:, -keep:]
     return (q - (q @ basis) @ basis.T).norm(dim=1)
-
-
-def windowed_distance(query, bank, window: int):
-    """(C, H, W) query, (N*H*W, C) bank of whole reference grids -> (H, W) distance to the nearest bank
-    patch within +-window cells (Chebyshev) of the same position: position-aware matching."""
-    _, h, w = query.shape
-    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-    ys, xs = ys.flatten(), xs.flatten()
-    near = ((ys[:, None] - ys[None, :]).abs() <= window) & ((xs[:, None] - xs[None, :]).abs() <= window)
-    q = as_patches(query)
-    d2 = (q * q).sum(1, keepdim=True) + (bank * bank).sum(1)[None, :] - 2.0 * q @ bank.T
-    d2 = d2.reshape(h * w, -1, h * w).masked_fill(~near[:, None, :], float("inf"))
-    return d2.amin(dim=(1, 2)).clamp_min(0).sqrt().reshape(h, w)
 
 
 def banks(ref_feats, n_aug: int):

@@ -38,8 +38,7 @@ def inspection_seconds(data: map_data.Dataset, feats, n: int = 40) -> list[float
         features = aggregate(encoder.layer_maps(encoder.to_tensor([image])), cfg.neighbourhood)
         chosen = np.argsort(-(ref_emb @ embedding(features)[0].numpy()))[: cfg.k]
         bank = torch.cat([as_patches(torch.from_numpy(cached[j].astype(np.float32))) for j in chosen])
-        grid = anomaly_map.nearest_patch_distance(as_patches(features[0]), bank).reshape(features.shape[2:])
-        grid = anomaly_map.gaussian_smooth(grid.numpy(), cfg.sigma)
+        grid = anomaly_map.gaussian_smooth(anomaly_map.distance_grid(features[0], bank, cfg.window).numpy(), cfg.sigma)
         anomaly_map.image_score(grid, cfg.top_fraction)
         anomaly_map.upsample(grid, image.size[1], image.size[0])
         out.append(time.perf_counter() - start)

@@ -13,18 +13,50 @@ import math
 import numpy as np
 
 
-def nearest_patch_distance(query, bank, chunk: int = 4096):
-    """query (P, C), bank (N, C) float tensors -> (P,) Euclidean distance of each query patch to its nearest bank patch."""
+def nearest_patch_distance(query, bank, chunk: int = 32768):
+    """query (P, C), bank (N, C) float tensors -> (P,) Euclidean distance of each query patch to its nearest bank patch.
+
+    Exact, in float32: min over the bank of |b|^2 - 2 q.b (one matrix product per `chunk` bank patches,
+    running minimum), then + |q|^2, clamped at 0, square root. A full-memory bank (PatchCore over every
+    reference patch: 230k-360k patches on ELPV) is one pass without a (P, N) matrix in memory.
+    """
     import torch
 
     query = query.float()
-    q_sq = (query * query).sum(1, keepdim=True)
     best = torch.full((query.shape[0],), float("inf"))
     for start in range(0, bank.shape[0], chunk):
         part = bank[start:start + chunk].float()
-        d2 = q_sq + (part * part).sum(1)[None, :] - 2.0 * query @ part.T
-        best = torch.minimum(best, d2.min(dim=1).values)
-    return best.clamp_min(0).sqrt()
+        scores = torch.addmm((part * part).sum(1)[None, :], query, part.T, alpha=-2.0)
+        best = torch.minimum(best, scores.amin(dim=1))
+    return (best + (query * query).sum(1)).clamp_min(0).sqrt()
+
+
+def windowed_distance(query, bank, window: int):
+    """(C, H, W) query, (R*H*W, C) bank of R whole reference grids (`as_patches` rows, reference-major) ->
+    (H, W) distance of each query cell to its nearest bank patch within +-`window` cells (Chebyshev) of the
+    same position: position-aware matching for aligned parts (the same cell of the same product)."""
+    import torch
+
+    _, h, w = query.shape
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    ys, xs = ys.flatten(), xs.flatten()
+    far = ((ys[:, None] - ys[None, :]).abs() > window) | ((xs[:, None] - xs[None, :]).abs() > window)
+    q = query.float().flatten(1).T
+    bank = bank.float()
+    scores = torch.addmm((bank * bank).sum(1)[None, :], q, bank.T, alpha=-2.0).reshape(h * w, -1, h * w)
+    best = scores.masked_fill_(far[:, None, :], float("inf")).amin(dim=(1, 2))
+    return (best + (q * q).sum(1)).clamp_min(0).sqrt().reshape(h, w)
+
+
+def distance_grid(query, bank, window: int = 0):
+    """(C, H, W) query, (N, C) bank of whole reference grids -> (H, W) nearest-patch distance map:
+    over the whole bank, or within +-`window` cells of each query cell when window > 0 (`MapConfig.window`)."""
+    import torch
+
+    query = torch.as_tensor(query)
+    if window > 0:
+        return windowed_distance(query, bank, window)
+    return nearest_patch_distance(query.flatten(1).T, bank).reshape(query.shape[1:])
 
 
 def gaussian_smooth(grid: np.ndarray, sigma: float) -> np.ndarray:

@@ -50,6 +50,9 @@ def test_overrides_merge_over_defaults(tmp_path):
     ("retrieval:\n  map:\n    k: -1\n", "retrieval.map.k"),
     ("retrieval:\n  map:\n    top_fraction: 5\n", "retrieval.map.top_fraction"),
     ("retrieval:\n  map:\n    sigma: -3\n", "retrieval.map.sigma"),
+    ("retrieval:\n  map:\n    window: -1\n", "retrieval.map.window"),
+    ("retrieval:\n  map:\n    window: 2.5\n", "retrieval.map.window"),
+    ("retrieval:\n  map:\n    window: 2\n", "retrieval.map.window"),        # needs whole grids: coreset 1.0
     ("retrieval:\n  map:\n    sigma: .nan\n", "retrieval.map.sigma"),
     ("retrieval:\n  map:\n    neighbourhood: 0\n", "retrieval.map.neighbourhood"),
     ("retrieval:\n  encoder:\n    image_size: 0\n", "retrieval.encoder.image_size"),

@@ -39,7 +39,7 @@ class ClassThresholds:
         """What a class's calibration is computed from besides its references; a change makes it stale."""
         cfg = self.ws.config.retrieval
         return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|{cfg.features.id}|k={cfg.map.k}|sigma={cfg.map.sigma}"
-                f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}"
+                f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}|window={cfg.map.window}"
                 f"|target={self.targets.for_class(class_name)}|max={cfg.calibration.max_references}"
                 f"|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
 

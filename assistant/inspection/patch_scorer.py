@@ -82,12 +82,10 @@ class PatchScorer:
         return bank
 
     def score_grid(self, features, references: list[Reference]) -> np.ndarray:
-        """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances."""
+        """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances
+        (only patches within `map.window` cells of the query cell when that is set)."""
         import torch
 
-        from retrieval.patch_features import as_patches
-
         bank = torch.cat([torch.from_numpy(self._matching(r, features.shape[0])) for r in references])
-        distances = anomaly_map.nearest_patch_distance(as_patches(features), bank)
-        grid = distances.reshape(features.shape[1:]).numpy()
-        return anomaly_map.gaussian_smooth(grid, self.ws.config.retrieval.map.sigma)
+        cfg = self.ws.config.retrieval.map
+        return anomaly_map.gaussian_smooth(anomaly_map.distance_grid(features, bank, cfg.window).numpy(), cfg.sigma)

@@ -17,6 +17,40 @@ def test_nearest_patch_distance_matches_brute_force_across_chunks():
     assert torch.allclose(got, expected, atol=1e-4)
 
 
+def _nearest_before_issue_9(query, bank, chunk=4096):
+    """The search as it was (|q|^2 + |b|^2 - 2 q.b per chunk of 4,096, minimum of the full sum)."""
+    q_sq = (query * query).sum(1, keepdim=True)
+    best = torch.full((query.shape[0],), float("inf"))
+    for start in range(0, bank.shape[0], chunk):
+        part = bank[start:start + chunk]
+        best = torch.minimum(best, (q_sq + (part * part).sum(1)[None, :] - 2.0 * query @ part.T).min(dim=1).values)
+    return best.clamp_min(0).sqrt()
+
+
+def test_full_memory_search_gives_the_scores_of_the_search_before_and_of_cdist():
+    # feature-like (non-negative, 152 channels) query grid against a bank of several 32k chunks + a remainder
+    gen = torch.Generator().manual_seed(1)
+    query, bank = torch.rand(16, 152, generator=gen), torch.rand(33_000, 152, generator=gen)
+    got = anomaly_map.nearest_patch_distance(query, bank)
+    assert torch.allclose(got, _nearest_before_issue_9(query, bank), atol=1e-4)
+    assert torch.allclose(got, torch.cdist(query, bank).min(dim=1).values, atol=1e-3)
+    assert got.dtype == torch.float32 and got.shape == (16,)
+
+
+def test_position_window_matches_only_nearby_cells_and_a_wide_one_is_the_plain_search():
+    gen = torch.Generator().manual_seed(2)
+    refs = torch.rand(3, 6, 5, 7, generator=gen)                  # 3 reference grids, 6 channels, 5 x 7 cells
+    bank = torch.cat([as_patches(r) for r in refs])
+    query = refs[1].clone()
+    query[:, 0, 0] = refs[2][:, 4, 6]                              # a patch that exists, but in the far corner
+    wide = anomaly_map.distance_grid(query, bank, window=7)
+    assert torch.allclose(wide, anomaly_map.distance_grid(query, bank), atol=1e-5)
+    assert torch.allclose(wide, torch.cdist(as_patches(query), bank).min(1).values.reshape(5, 7), atol=1e-3)
+    near = anomaly_map.distance_grid(query, bank, window=1)
+    assert wide[0, 0] < 1e-2 < near[0, 0]                          # found anywhere, not within 1 cell
+    assert near[2, 3] < 1e-2 and torch.all(near >= wide - 1e-5)    # its own cells are still found
+
+
 def test_a_patch_present_in_the_bank_has_zero_distance():
     bank = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
     query = torch.cat([bank[3:4], bank[3:4] + 10])
@@ -39,6 +73,13 @@ def test_image_score_max_and_top_fraction():
     grid = np.arange(100, dtype=np.float32).reshape(10, 10)
     assert anomaly_map.image_score(grid) == 99
     assert anomaly_map.image_score(grid, 0.05) == pytest.approx(np.mean([95, 96, 97, 98, 99]))
+
+
+def test_default_image_score_is_the_mean_of_the_top_10_cells_of_a_28_by_28_map():
+    from retrieval.config import MapConfig
+
+    grid = np.random.default_rng(3).random((28, 28)).astype(np.float32)
+    assert anomaly_map.image_score(grid, MapConfig().top_fraction) == pytest.approx(np.sort(grid.ravel())[-10:].mean())
 
 
 def test_hot_region_is_the_connected_component_of_the_peak():
