@@ -162,15 +162,19 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
         _wire_operator(actions, left.operator, state, left.class_pick, left.strategy.overlay_style, queue)
         wire_rules_tab(editor, rules_ui, rules_tab, queue)
         reopened = wire_history_tab(history, history_ui, history_tab, state, outputs, tabs, queue)
-        ops = left.operator
-        loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete,
-                                         rules_ui.read_only], api_visibility="private")
-        for event in (loaded, *chat_events, reopened):     # the actions follow whether there is an inspection
-            event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
-                                                     ops.label, ops.comment, ops.report], api_visibility="private")
+        _wire_controls(who, actions, left.operator, rules_ui, state, loaded, [*chat_events, reopened])
         app.unload(released_on_close(app))
     app.inspections = inspections
     return app
+
+
+def _wire_controls(who: Roles, actions: OperatorActions, ops, rules_ui, state, loaded, events: list) -> None:
+    """What a login's role allows is set on load; the operator actions follow whether there is an inspection."""
+    loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete, rules_ui.read_only],
+                api_visibility="private")
+    for event in (loaded, *events):
+        event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
+                                                 ops.label, ops.comment, ops.report], api_visibility="private")
 
 
 def released_on_close(app: gr.Blocks):

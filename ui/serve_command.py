@@ -103,35 +103,38 @@ def serve(obj, host, port, auth_file, api_tokens, model):
     # a wrong model path fails here, with one line, not at the first inspection; the model's P(anomalous) is
     # calibrated now for the configured settings, and in the background for any other an operator picks
     inspector.warm_up(calibrate=True, progress=say)
-    mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
     limit_malloc_arenas()
     trimmer = HeapTrimmer().start()
     with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals():
-        os.environ["GRADIO_TEMP_DIR"] = str(Path(work_dir) / "gradio")  # uploads and Gradio's copies live here too
-        say("building the chat app")
-        from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
-        from ui.inspector_queue import InspectorQueue
-        from ui.memory_probe import start_probe
-        from ui.rest_api import mounted
-
-        queue = InspectorQueue()       # one lock for the chat's handlers and the API's inspections
-        app = create_app(inspector, work_dir=Path(work_dir), roles={user: role for user, _, role in logins},
-                         queue=queue)
-        start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
         try:
-            say("starting the web server")
-            launch(app, host, port, [(user, password) for user, password, _ in logins] or None, quiet=True,
-                   max_file_size=inspector.config.inputs.max_bytes, block=False,
-                   routes=mounted(inspector, queue, access))
-            # only now, with the port accepting connections, is the address worth printing
-            click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)",
-                       err=True)
-            click.echo(f"REST API on http://{host}:{port}/api/v1  ({access.describe()})", err=True)
-            app.block_thread()
-        except OSError as exc:
-            raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
+            _serve_from(Path(work_dir), obj, host, port, logins, access)
         finally:
             trimmer.stop()
+
+
+def _serve_from(work_dir: Path, obj, host: str, port: int, logins: list, access) -> None:
+    """Build the chat and the API over the warmed-up Inspector, serve them, and say where only once the port
+    accepts connections; blocks until stopped."""
+    os.environ["GRADIO_TEMP_DIR"] = str(work_dir / "gradio")  # uploads and Gradio's copies live here too
+    say("building the chat app")
+    from ui.chat_app import create_app, launch  # gradio reads GRADIO_TEMP_DIR when imported
+    from ui.inspector_queue import InspectorQueue
+    from ui.memory_probe import start_probe
+    from ui.rest_api import mounted
+
+    inspector, queue = obj.inspector, InspectorQueue()   # one lock for the chat's handlers and the API's inspections
+    app = create_app(inspector, work_dir=work_dir, roles={user: role for user, _, role in logins}, queue=queue)
+    start_probe(app)  # only with $NORMALCY_MEMORY_PROBE set
+    say("starting the web server")
+    try:
+        launch(app, host, port, [(user, password) for user, password, _ in logins] or None, quiet=True,
+               max_file_size=inspector.config.inputs.max_bytes, block=False, routes=mounted(inspector, queue, access))
+    except OSError as exc:
+        raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
+    mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
+    click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
+    click.echo(f"REST API on http://{host}:{port}/api/v1  ({access.describe()})", err=True)
+    app.block_thread()
 
 
 @contextlib.contextmanager

@@ -119,13 +119,13 @@ def test_history_shows_everyone_without_logins_and_a_logins_own_with_them(privat
     restarted = Inspector(NormalcyConfig(), private_inspector.home)       # a new process would do the same
     both = [theirs.inspection_id, mine.inspection_id]
     rows, _, _ = HistoryView(restarted, images).list_history(ChatState(owner="browser:another"))
-    assert [row[2] for row in rows] == both
+    assert [row[2] for row in rows][:2] == both           # newest first; the copied home may hold older ones
     assert max(_thumbnail(rows[1][0]).size) <= 96 and rows[1][COLUMNS.index("file")] == defect_image.name
     view = HistoryView(restarted, images, Roles({"olga": "operator", "otto": "operator", "emil": "engineer"}))
     olga, emil = SimpleNamespace(username="olga"), SimpleNamespace(username="emil")
     rows, picker, _ = view.list_history(ChatState(owner="browser:alice"), olga)
     assert [row[2] for row in rows] == [mine.inspection_id] and picker["value"] == mine.inspection_id
-    assert [row[2] for row in view.list_history(ChatState(), emil)[0]] == both
+    assert [row[2] for row in view.list_history(ChatState(), emil)[0]][:2] == both
     refused = view.reopen_inspection(theirs.inspection_id, ChatState(owner="browser:alice"), olga)
     assert "no inspection" in refused[-1]["value"]
     reopened = view.reopen_inspection(mine.inspection_id, ChatState(owner="browser:alice"), olga)
