@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import ipaddress
 import os
+import shutil
 import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -15,6 +19,7 @@ from retrieval.errors import BadInput
 from ui.native_heap import HeapTrimmer, limit_malloc_arenas
 
 AUTH_ENV = "NORMALCY_AUTH"
+STOP_GRACE_S = 20                   # a stopped server that has not ended after this long exits anyway
 
 
 def is_loopback(host: str) -> bool:
@@ -105,7 +110,7 @@ def serve(obj, host, port, auth_file, api_tokens, model):
     inspector.warm_up(calibrate=True, progress=say)
     limit_malloc_arenas()
     trimmer = HeapTrimmer().start()
-    with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals():
+    with tempfile.TemporaryDirectory(prefix="normalcy-ui-") as work_dir, stopped_by_signals(work_dir):
         try:
             _serve_from(Path(work_dir), obj, host, port, logins, access)
         finally:
@@ -138,15 +143,26 @@ def _serve_from(work_dir: Path, obj, host: str, port: int, logins: list, access)
 
 
 @contextlib.contextmanager
-def stopped_by_signals():
+def stopped_by_signals(work_dir: str):
     """SIGTERM (and SIGHUP) stop the server like Ctrl+C does: Gradio closes it, and the work folder (shown
-    images, reports, uploads) is removed on the way out, instead of being left behind by a killed process."""
+    images, reports, uploads) is removed on the way out, instead of being left behind by a killed process.
+    A stop always ends the process: if it has not ended `STOP_GRACE_S` after the signal (a thread that does
+    not finish), the threads' stacks go to stderr, the work folder is removed and the process exits."""
     def interrupt(signum, frame):
+        threading.Thread(target=_exit_after_grace, args=(work_dir,), daemon=True, name="stop-watchdog").start()
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _exit_after_grace(work_dir: str) -> None:
+    time.sleep(STOP_GRACE_S)
+    click.echo(f"normalcy serve: still not stopped {STOP_GRACE_S} s after the signal; the threads left:", err=True)
+    faulthandler.dump_traceback(all_threads=True)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    os._exit(0)
