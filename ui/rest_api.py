@@ -70,7 +70,8 @@ class Accepted(BaseModel):
 
 def _errors(*statuses: int) -> dict:
     described = {409: "the reference store is empty", 404: "no such inspection (for this token)",
-                 403: "the token's role may not", 411: "no Content-Length", 413: "the upload is too large"}
+                 403: "the token's role may not", 411: "no Content-Length", 413: "the upload is too large",
+                 400: "the body is not valid multipart form data"}
     return {**ERROR_RESPONSES, **{s: {"model": ApiError, "description": described[s]} for s in statuses}}
 
 
@@ -91,11 +92,11 @@ def create_api(inspector, queue: InspectorQueue, access: ApiAccess) -> FastAPI:
     api.add_api_route("/health", routes.health, response_model=Health, responses=_errors())
     api.add_api_route("/classes", routes.classes, response_model=Classes, responses=_errors())
     api.add_api_route("/inspect", routes.inspect, methods=["POST"], response_model=InspectionResult,
-                      responses=_errors(409, 411, 413))
+                      responses=_errors(400, 409, 411, 413))
     api.add_api_route("/inspections/{inspection_id}", routes.inspection, response_model=InspectionResult,
                       responses=_errors(404))
     api.add_api_route("/inspections/{inspection_id}/accept", routes.accept, methods=["POST"],
-                      response_model=Accepted, responses=_errors(403, 404, 411))
+                      response_model=Accepted, responses=_errors(400, 403, 404, 411))
     return api
 
 
