@@ -201,8 +201,7 @@ def run_clients(url: str, parts: list[Path], clients: int, seconds: float, work:
         rest = (api_client, (url, parts, deadline, tally, i, work / f"dl{i}"))
         return {None: chat, "only": rest, "beside": rest if i % 2 else chat}[api]
 
-    threads = [threading.Thread(target=client(i)[0], args=client(i)[1])
-               for i in range(clients)]
+    threads = [threading.Thread(target=target, args=args) for target, args in map(client, range(clients))]
     for thread in threads:
         thread.start()
     for thread in threads:
