@@ -3,7 +3,7 @@
 `rendering` holds the contract (`Modality`, `Rendered`) and the registry by file extension; each modality
 module (point clouds, time series, video) reads its files, builds a class profile from the class's normal
 references (a fixed view, axes, a normal band) and renders any file of the class the same way, with a
-`locate` that maps a box on the render back to the modality (3D box, time range, frame timestamps).
+`location` that maps a box on the render back to the modality (3D box, time range, frame timestamps).
 
 May import: retrieval, assistant.config.
 """
