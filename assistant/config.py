@@ -122,9 +122,15 @@ class ClassConfig:
 
     mm_per_px: millimetres per pixel of the image file as the camera takes it (the class's scale); with it,
       box sizes are also given in mm. None: sizes in px only.
+    flips: score the query's horizontal flip, vertical flip and 180-degree turn too, against the same k
+      references, and take the per-cell geometric mean of the four maps with the flips undone (test-time
+      augmentation; 4 encoder passes per inspection, and per calibrated reference). A per-class opt-in: on
+      the dev split (bench/map_quality.py --ablation) it raises ELPV poly 0.885 -> 0.905 image AUROC but
+      lowers ELPV mono 0.932 -> 0.917 and grass; it needs map.window 0 (a flipped cell is not at its position).
     """
 
     mm_per_px: float | None = None
+    flips: bool = False
 
     def __post_init__(self):
         within("mm_per_px", self.mm_per_px, 0, above=True, optional=True)
@@ -138,6 +144,16 @@ class NormalcyConfig:
     records: RecordsConfig = field(default_factory=RecordsConfig)
     rules_dir: str = str(REPO_ROOT / "data" / "rules")
     classes: dict[str, ClassConfig] = field(default_factory=dict)
+
+    def __post_init__(self):
+        flipped = sorted(name for name, setting in self.classes.items() if setting.flips)
+        if flipped and self.retrieval.map.window > 0:
+            raise ConfigError(f"classes.{flipped[0]}.flips: flipped queries are not matched by position; set "
+                              f"retrieval.map.window: 0 or flips: false")
+
+    def for_class(self, name: str) -> ClassConfig:
+        """The class's own settings (the defaults for a class the config does not name)."""
+        return self.classes.get(name) or ClassConfig()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -59,6 +59,20 @@ def distance_grid(query, bank, window: int = 0):
     return nearest_patch_distance(query.flatten(1).T, bank).reshape(query.shape[1:])
 
 
+FLIP_AXES = ((), (1,), (0,), (0, 1))       # identity, horizontal flip, vertical flip, 180-degree turn
+
+
+def unflip_geomean(grids, floor: float = 1e-6) -> np.ndarray:
+    """Four (H, W) distance maps of a query as it is, flipped left-right, flipped top-bottom and turned 180
+    degrees (`FLIP_AXES` order) -> (H, W) per-cell geometric mean with each flip undone: a cell is warm only
+    where every view of it is far from the references (test-time flips; `ClassConfig.flips`)."""
+    if len(grids) != len(FLIP_AXES):
+        raise ValueError(f"expected {len(FLIP_AXES)} maps (as is, left-right, top-bottom, 180), got {len(grids)}")
+    logs = [np.log(np.maximum(np.flip(np.asarray(g, np.float64), axes) if axes else np.asarray(g, np.float64),
+                              floor)) for g, axes in zip(grids, FLIP_AXES)]
+    return np.exp(np.mean(logs, axis=0)).astype(np.float32)
+
+
 def gaussian_smooth(grid: np.ndarray, sigma: float) -> np.ndarray:
     """(H, W) -> (H, W) Gaussian-smoothed (separable, reflect padding); sigma in cells, <= 0 returns a copy."""
     if sigma <= 0:

@@ -35,13 +35,18 @@ class ClassThresholds:
         self.reused = 0          # how many leave-one-out scores the last recalibration reused
         self.targets = OverkillTargets(workspace.home, workspace.config.retrieval.calibration.target_overkill)
 
-    def settings(self, class_name: str) -> str:
-        """What a class's calibration is computed from besides its references; a change makes it stale."""
+    def scoring(self, class_name: str) -> str:
+        """What one leave-one-out score depends on besides the reference and its neighbours."""
         cfg = self.ws.config.retrieval
         return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|{cfg.features.id}|k={cfg.map.k}|sigma={cfg.map.sigma}"
                 f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}|window={cfg.map.window}"
-                f"|target={self.targets.for_class(class_name)}|max={cfg.calibration.max_references}"
-                f"|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
+                + ("|flips" if self.ws.config.for_class(class_name).flips else ""))
+
+    def settings(self, class_name: str) -> str:
+        """What a class's calibration is computed from besides its references; a change makes it stale."""
+        cfg = self.ws.config.retrieval
+        return (f"{self.scoring(class_name)}|target={self.targets.for_class(class_name)}"
+                f"|max={cfg.calibration.max_references}|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -91,7 +96,9 @@ class ClassThresholds:
                 raise BadInput(f"class {class_name!r} has {len(shas)} reference(s); calibration needs at least "
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
             references, embeddings = store.with_embeddings(class_name, sample(shas, cfg.calibration.max_references))
-            reusable = self.scores.reusable(class_name, self.known(class_name))
+            known = self.known(class_name)     # its scores are reused only if they were scored the same way
+            same = known is not None and known.settings.split("|target=")[0] == self.scoring(class_name)
+            reusable = self.scores.reusable(class_name, known) if same else {}
             scored = {r.sha256: self._scored(r, e, len(shas), reusable) for r, e in zip(references, embeddings)}
             self.reused = sum(1 for sha, entry in scored.items() if reusable.get(sha) is entry)
             target = self.targets.for_class(class_name)
@@ -133,7 +140,8 @@ class ClassThresholds:
         if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
             return {**known, "nearest": nearest} if known.get("nearest") != nearest else known
         features = torch.from_numpy(self.scorer.query_features(reference).astype(np.float32))
-        grid = self.scorer.score_grid(features, neighbours)
+        flips = self.ws.config.for_class(reference.class_name).flips
+        grid = self.scorer.score_grid(features, neighbours, self.scorer.copy_of(reference).image if flips else None)
         return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names,
                 "nearest": nearest}
 

@@ -120,7 +120,7 @@ class EvidenceGatherer:
             calibration = self.thresholds.current(class_name)
             features, embeddings = self.scorer.featurize([query.image])
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
-            grid = self.scorer.score_grid(features[0], references)
+            grid = self.scorer.score_grid(features[0], references, self.scorer.flip_image(class_name, query.image))
             score = anomaly_map.image_score(grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):
                 raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "

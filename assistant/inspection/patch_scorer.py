@@ -4,7 +4,8 @@
 stored features — its patch bank (the whole grid, or a coreset of it) and its grid mean — recomputed from
 its stored copy when the cache lost them; `query_features` gives a reference's whole grid, to score it as
 a query; `score_grid` compares a query's patches with the bank patches of given references (a reference
-whose stored features do not match the query's channels is a `CorruptState` naming its file).
+whose stored features do not match the query's channels is a `CorruptState` naming its file), and for a
+class with `flips` also the query's three flips, against the same bank (`anomaly_map.unflip_geomean`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from retrieval import anomaly_map
 from retrieval.errors import DOCTOR_HINT, BadInput, CorruptState, MissingWeights
 from retrieval.feature_codec import StoredFeatures
 from retrieval.reference_store import Reference
+
+FLIPS = ("FLIP_LEFT_RIGHT", "FLIP_TOP_BOTTOM", "ROTATE_180")   # PIL transposes in anomaly_map.FLIP_AXES order
 
 
 class PatchScorer:
@@ -81,11 +84,24 @@ class PatchScorer:
                                f"channels, the encoder gives {channels}; {DOCTOR_HINT}")
         return bank
 
-    def score_grid(self, features, references: list[Reference]) -> np.ndarray:
+    def score_grid(self, features, references: list[Reference], image=None) -> np.ndarray:
         """(C, H, W) query features vs the references' patches -> (H, W) smoothed nearest-patch distances
-        (only patches within `map.window` cells of the query cell when that is set)."""
+        (only patches within `map.window` cells of the query cell when that is set). `image`: the query
+        itself, for a class with `flips` — its three flips are encoded and scored against the same bank and
+        the map is the per-cell geometric mean of the four, flips undone."""
         import torch
 
         bank = torch.cat([torch.from_numpy(self._matching(r, features.shape[0])) for r in references])
         cfg = self.ws.config.retrieval.map
-        return anomaly_map.gaussian_smooth(anomaly_map.distance_grid(features, bank, cfg.window).numpy(), cfg.sigma)
+        grid = anomaly_map.distance_grid(features, bank, cfg.window).numpy()
+        if image is not None:
+            from PIL import Image
+
+            flipped = self.featurize([image.transpose(getattr(Image.Transpose, op)) for op in FLIPS])[0]
+            grid = anomaly_map.unflip_geomean([grid] + [anomaly_map.distance_grid(f, bank, cfg.window).numpy()
+                                                        for f in flipped])
+        return anomaly_map.gaussian_smooth(grid, cfg.sigma)
+
+    def flip_image(self, class_name: str, image):
+        """`image` when the class scores flips (`classes.NAME.flips`), else None: what `score_grid` takes."""
+        return image if self.ws.config.for_class(class_name).flips else None
