@@ -36,6 +36,8 @@ class Variant:
     rerank: str = ""            # refs="k": retrieve `candidates` by embedding, keep the k that fit best by
     candidates: int = 32        # "mean" nearest-patch distance | "greedy" coverage | "max" own map score
     reweight: int = 0           # PatchCore's density re-weighting of the image score over b bank neighbours (0 = off)
+    flips: bool = False         # the query and its 3 flips, per-cell geometric mean of their maps (ClassConfig.flips)
+    stored: bool = False        # bank patches as the store keeps them (feature_codec at the FeaturesConfig defaults)
 
     def but(self, label: str, **changes) -> Variant:
         return replace(self, label=label, **changes)
@@ -114,13 +116,18 @@ def replicate_border(grid: np.ndarray, ring: int) -> np.ndarray:
     return np.pad(inner, ring, mode="edge")
 
 
-def grid_score(query, bank, v: Variant) -> tuple[np.ndarray, float]:
-    """(C, H, W) query, (N, C) bank -> ((H, W) map, image score)."""
+def grid_score(query, bank, v: Variant, views=None) -> tuple[np.ndarray, float]:
+    """(C, H, W) query, (N, C) bank -> ((H, W) map, image score). views: (4, C, H, W) features of the query
+    as it is and flipped (`anomaly_map.FLIP_AXES` order), for a variant with flips."""
     if v.product:
         from retrieval.config import MapConfig
 
         cfg = MapConfig()
-        grid = anomaly_map.gaussian_smooth(anomaly_map.distance_grid(query, bank, cfg.window).numpy(), cfg.sigma)
+        grid = anomaly_map.distance_grid(query, bank, cfg.window).numpy()
+        if v.flips:
+            grid = anomaly_map.unflip_geomean([grid] + [anomaly_map.distance_grid(f, bank, cfg.window).numpy()
+                                                        for f in views[1:]])
+        grid = anomaly_map.gaussian_smooth(grid, cfg.sigma)
         return grid, anomaly_map.image_score(grid, cfg.top_fraction)
     if v.window > 0:
         grid = anomaly_map.windowed_distance(query, bank, v.window).numpy()
@@ -168,8 +175,19 @@ def banks(ref_feats, n_aug: int):
     return [torch.cat([as_patches(f) for f in group]) for group in per]
 
 
-def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0):
-    """Score every query -> (scores (T,), grids (T, H, W)); ref_feats are the unaugmented features."""
+def stored_banks(ref_feats) -> list:
+    """(R, C, H, W) features -> each reference's (N, C) bank as the product stores it and reads it back
+    (`retrieval.feature_codec` at the `FeaturesConfig` defaults: int8, a coreset of the patches)."""
+    from retrieval import feature_codec
+    from retrieval.config import FeaturesConfig
+
+    return [torch.from_numpy(feature_codec.decode(feature_codec.encode(f.numpy(), FeaturesConfig()))[0].bank)
+            for f in ref_feats]
+
+
+def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0, views=None):
+    """Score every query -> (scores (T,), grids (T, H, W)); ref_feats are the unaugmented features;
+    views (T, 4, C, H, W): the queries as they are and flipped, for a variant with flips."""
     rng = np.random.default_rng(seed)
     ref_emb, q_emb = embeddings(ref_feats), embeddings(query_feats)
     full = torch.cat(ref_banks) if v.refs == "all" else None
@@ -177,14 +195,15 @@ def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0):
     for i in range(query_feats.shape[0]):
         bank = full if full is not None else torch.cat(
             [ref_banks[j] for j in pick(query_feats[i], q_emb[i], ref_emb, ref_banks, v, rng)])
-        grid, score = grid_score(query_feats[i], bank, v)
+        grid, score = grid_score(query_feats[i], bank, v, None if views is None else views[i])
         scores.append(score)
         grids.append(grid)
     return np.array(scores), np.stack(grids)
 
 
-def leave_one_out(ref_feats, ref_banks, v: Variant, limit: int = 64) -> np.ndarray:
-    """Scores of (at most `limit`, evenly spread) references against their k nearest other references."""
+def leave_one_out(ref_feats, ref_banks, v: Variant, limit: int = 64, views=None) -> np.ndarray:
+    """Scores of (at most `limit`, evenly spread) references against their k nearest other references
+    (views (R, 4, C, H, W): the references as they are and flipped, for a variant with flips)."""
     from retrieval.calibration import spread_indices
 
     rng = np.random.default_rng(0)
@@ -193,5 +212,6 @@ def leave_one_out(ref_feats, ref_banks, v: Variant, limit: int = 64) -> np.ndarr
     for i in spread_indices(ref_feats.shape[0], limit):
         chosen = pick(ref_feats[i], ref_emb[i], ref_emb, ref_banks,
                       v.but(v.label, refs="k" if v.refs == "all" else v.refs), rng, exclude=i)
-        out.append(grid_score(ref_feats[i], torch.cat([ref_banks[j] for j in chosen]), v)[1])
+        out.append(grid_score(ref_feats[i], torch.cat([ref_banks[j] for j in chosen]), v,
+                              None if views is None else views[i])[1])
     return np.array(out)

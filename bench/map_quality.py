@@ -1,7 +1,7 @@
 """Quality of the few-shot anomaly map against plain PatchCore on the same features — prints numbers.
 
     PYTHONPATH=$PWD .venv/bin/python bench/make_datasets.py /tmp/nb --elpv-types mono,poly
-    PYTHONPATH=$PWD .venv/bin/python bench/map_quality.py /tmp/nb [--limit 120] [--ablation]
+    PYTHONPATH=$PWD .venv/bin/python bench/map_quality.py /tmp/nb [--limit 120] [--ablation] [--config FILE]
 
 For ELPV mono, ELPV poly and the textures (brick, grass, gravel): image AUROC, pixel AUROC and AUPRO
 (textures only: ELPV has no masks) of the shipped map at k=8 and k=16, of the full-memory PatchCore
@@ -66,6 +66,10 @@ ABLATION = [
     PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest mean distance", rerank="mean"),
     PAD.but("pad, sigma 1, 32 retrieved, keep 8 by greedy coverage", rerank="greedy"),
     PAD.but("pad, sigma 1, 32 retrieved, keep 8 of lowest own max", rerank="max"),
+    Variant("shipped now (product functions), full-precision grids", product=True),
+    Variant("shipped now (product functions), stored features", product=True, stored=True),
+    Variant("shipped now, stored features, query + 3 flips", product=True, stored=True, flips=True),
+    Variant("shipped now, full-precision grids, query + 3 flips", product=True, flips=True),
 ]
 
 
@@ -88,14 +92,25 @@ class Features:
         return self._enc[size]
 
     def get(self, v: Variant):
-        key = (v.pool, v.include_pad, v.size, v.augment, v.product)
+        """(queries, unaugmented reference features, per-reference banks) of variant `v`."""
+        key = (v.pool, v.include_pad, v.size, v.augment, v.product, v.stored)
         if key not in self._memo:
-            self._memo.clear()                      # one variant's features at a time: bounded memory
+            self._memo = {k: m for k, m in self._memo.items() if k[0] == "views"}   # bounded memory
             enc, name = self.encoder(v.size), self.data.name
             queries = mp.features(map_data.cached_maps(enc, f"{name}-test", self.data.tests), v)
             refs = mp.features(map_data.reference_maps(enc, f"{name}-ref", self.data.references, v.augment), v)
             plain = refs[:: v.augment].contiguous()
-            self._memo[key] = (queries, plain, mp.banks(refs, v.augment))
+            self._memo[key] = (queries, plain, mp.stored_banks(plain) if v.stored else mp.banks(refs, v.augment))
+        return self._memo[key]
+
+    def views(self, v: Variant, split: str):
+        """(N, 4, C, H, W) features of the "test" or "ref" images as they are and flipped (variants with flips)."""
+        key = ("views", split, v.pool, v.include_pad, v.size, v.product)
+        if key not in self._memo:
+            paths = self.data.tests if split == "test" else self.data.references
+            maps = map_data.reference_maps(self.encoder(v.size), f"{self.data.name}-{split}", paths, 4)
+            feats = mp.features(maps, v)
+            self._memo[key] = feats.reshape(-1, 4, *feats.shape[1:])
         return self._memo[key]
 
 
@@ -113,7 +128,7 @@ def pixel(data: map_data.Dataset, grids: np.ndarray) -> tuple[float | None, floa
 
 def evaluate(feats: Features, v: Variant) -> dict:
     queries, refs, banks = feats.get(v)
-    scores, grids = mp.run(queries, refs, banks, v)
+    scores, grids = mp.run(queries, refs, banks, v, views=feats.views(v, "test") if v.flips else None)
     pix_auc, pro = pixel(feats.data, grids)
     return {"auroc": auroc(feats.data.labels, scores), "pixel_auroc": pix_auc, "aupro": pro, "scores": scores}
 
@@ -144,6 +159,8 @@ def main() -> None:
     parser.add_argument("--skip-full", action="store_true", help="leave out the (slow) full-memory baseline")
     parser.add_argument("--full-on", type=lambda t: t.split(","), help="the full-memory baseline only on these sets")
     parser.add_argument("--sets", type=lambda t: t.split(","), help="only these sets, e.g. brick,grass,gravel")
+    parser.add_argument("--config", type=Path, help="a Normalcy config whose class settings (flips) the shipped "
+                        "rows use, e.g. configs/elpv.yaml")
     args = parser.parse_args()
     torch.set_num_threads(2)
     sets = [d for d in map_data.datasets(args.root, args.limit) if not args.sets or d.name in args.sets]
@@ -155,7 +172,9 @@ def main() -> None:
     else:
         from bench.map_report import report
 
-        report(sets, Features, args.skip_full, args.full_on)
+        from assistant.config import load_config
+
+        report(sets, Features, args.skip_full, args.full_on, load_config(args.config))
 
 
 if __name__ == "__main__":

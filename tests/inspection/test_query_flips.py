@@ -86,3 +86,11 @@ def test_flips_with_a_position_window_is_one_line_and_exit_2(ready_home, texture
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and done.stdout == "" and len(lines) == 1, done.stderr
     assert "flips" in lines[0] and "window" in lines[0]
+
+
+def test_the_elpv_preset_flips_polycrystalline_cells_only():
+    from assistant.config import REPO_ROOT, load_config
+
+    config = load_config(REPO_ROOT / "configs" / "elpv.yaml")
+    assert config.for_class("solar_cell_poly").flips and not config.for_class("solar_cell_mono").flips
+    assert config.retrieval == NormalcyConfig().retrieval
