@@ -38,6 +38,7 @@ class Variant:
     reweight: int = 0           # PatchCore's density re-weighting of the image score over b bank neighbours (0 = off)
     flips: bool = False         # the query and its 3 flips, per-cell geometric mean of their maps (ClassConfig.flips)
     stored: bool = False        # bank patches as the store keeps them (feature_codec at the FeaturesConfig defaults)
+    coreset: float = 0.0        # stored: this coreset fraction instead of the default
 
     def but(self, label: str, **changes) -> Variant:
         return replace(self, label=label, **changes)
@@ -175,13 +176,15 @@ def banks(ref_feats, n_aug: int):
     return [torch.cat([as_patches(f) for f in group]) for group in per]
 
 
-def stored_banks(ref_feats) -> list:
+def stored_banks(ref_feats, coreset: float = 0.0) -> list:
     """(R, C, H, W) features -> each reference's (N, C) bank as the product stores it and reads it back
-    (`retrieval.feature_codec` at the `FeaturesConfig` defaults: int8, a coreset of the patches)."""
+    (`retrieval.feature_codec` at the `FeaturesConfig` defaults: int8, a coreset of the patches; or this
+    coreset fraction)."""
     from retrieval import feature_codec
     from retrieval.config import FeaturesConfig
 
-    return [torch.from_numpy(feature_codec.decode(feature_codec.encode(f.numpy(), FeaturesConfig()))[0].bank)
+    encoding = FeaturesConfig(coreset=coreset) if coreset else FeaturesConfig()
+    return [torch.from_numpy(feature_codec.decode(feature_codec.encode(f.numpy(), encoding))[0].bank)
             for f in ref_feats]
 
 

@@ -70,6 +70,8 @@ ABLATION = [
     Variant("shipped now (product functions), stored features", product=True, stored=True),
     Variant("shipped now, stored features, query + 3 flips", product=True, stored=True, flips=True),
     Variant("shipped now, full-precision grids, query + 3 flips", product=True, flips=True),
+    Variant("shipped now, stored, 50 % coreset, query + 3 flips", product=True, stored=True, coreset=0.5, flips=True),
+    Variant("shipped now, stored, 50 % coreset", product=True, stored=True, coreset=0.5),
 ]
 
 
@@ -93,14 +95,14 @@ class Features:
 
     def get(self, v: Variant):
         """(queries, unaugmented reference features, per-reference banks) of variant `v`."""
-        key = (v.pool, v.include_pad, v.size, v.augment, v.product, v.stored)
+        key = (v.pool, v.include_pad, v.size, v.augment, v.product, v.stored, v.coreset)
         if key not in self._memo:
             self._memo = {k: m for k, m in self._memo.items() if k[0] == "views"}   # bounded memory
             enc, name = self.encoder(v.size), self.data.name
             queries = mp.features(map_data.cached_maps(enc, f"{name}-test", self.data.tests), v)
             refs = mp.features(map_data.reference_maps(enc, f"{name}-ref", self.data.references, v.augment), v)
             plain = refs[:: v.augment].contiguous()
-            self._memo[key] = (queries, plain, mp.stored_banks(plain) if v.stored else mp.banks(refs, v.augment))
+            self._memo[key] = (queries, plain, mp.stored_banks(plain, v.coreset) if v.stored else mp.banks(refs, v.augment))
         return self._memo[key]
 
     def views(self, v: Variant, split: str):

@@ -19,7 +19,7 @@ from assistant.inspection.inputs import LoadedImage
 from assistant.inspection.out_of_distribution import OutOfDistribution, check
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
-from retrieval.errors import DOCTOR_HINT, CorruptState
+from retrieval.errors import DOCTOR_HINT, CorruptState, MissingWeights
 from retrieval.reference_store import Reference
 from retrieval.rule_store import RankedRule
 

@@ -80,3 +80,17 @@ def test_a_verdict_never_holds_a_nan_score():
     with pytest.raises(ValueError, match="finite"):
         Verdict(reasoning="", correctness=1, anomaly_score=math.nan, threshold=1.0, status="vision_only",
                 class_name="brick", map_score=math.nan, image_sha256="0" * 64)
+
+
+def test_a_reference_copy_gone_is_one_missing_weights_line(inspector, texture_set):
+    """The gallery / "compare" path: a stored copy that vanished names the reference and the fix."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from retrieval.errors import MissingWeights
+
+    good = sorted((texture_set / "test" / "good").glob("*.png"))[0]
+    evidence = inspector.gather(inspector.load(good), "brick")
+    gone = replace(evidence, copies=SimpleNamespace(picture=lambda sha: None))
+    with pytest.raises(MissingWeights, match="re-ingest class brick"):
+        gone.reference_image(evidence.references[0])
