@@ -117,9 +117,22 @@ class Workspace:
 
     @cached_property
     def features(self):
+        """The feature cache of the configured encoding (`retrieval.features`)."""
         from retrieval.feature_cache import FeatureCache
 
         return FeatureCache(self.home.features, self.encoder.id, self.config.retrieval.features)
+
+    def features_for(self, class_name: str):
+        """The feature cache of the class's encoding (its own `classes.NAME.coreset`, else `features`)."""
+        from retrieval.feature_cache import FeatureCache
+
+        encoding = self.config.features_for(class_name)
+        if encoding == self.config.retrieval.features:
+            return self.features
+        caches = self.__dict__.setdefault("_class_features", {})
+        if encoding.id not in caches:
+            caches[encoding.id] = FeatureCache(self.home.features, self.encoder.id, encoding)
+        return caches[encoding.id]
 
     @cached_property
     def rules(self):

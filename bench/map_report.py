@@ -9,7 +9,7 @@ import torch
 
 from bench import map_data, map_pipelines as mp
 from bench.map_pipelines import Variant
-from retrieval.config import CalibrationConfig, MapConfig
+from retrieval.config import CalibrationConfig, FeaturesConfig, MapConfig
 
 SHIPPED = Variant("shipped map", product=True, stored=True)
 
@@ -20,8 +20,11 @@ def shipped(name: str, config=None) -> Variant:
     on for the class."""
     from assistant.config import NormalcyConfig
 
-    flips = (config or NormalcyConfig()).for_class(name).flips
-    return SHIPPED.but(f"shipped map, k=8{' (flips on)' if flips else ''}", k=8, flips=flips)
+    config = config or NormalcyConfig()
+    flips, coreset = config.for_class(name).flips, config.features_for(name).coreset
+    own = coreset != config.retrieval.features.coreset
+    label = f"shipped map, k=8{' (flips on)' if flips else ''}{f' (coreset {coreset:g})' if own else ''}"
+    return SHIPPED.but(label, k=8, flips=flips, coreset=coreset)
 
 
 def rows(name: str, skip_full: bool = False, config=None):
@@ -39,13 +42,13 @@ def inspection_seconds(data: map_data.Dataset, feats, v: Variant, n: int = 40) -
     """Wall time of one inspection through the shipped functions: decode, encode (the query and, with
     flips, its 3 flips), retrieve, decode the k stored feature files, map, score, upsample."""
     from retrieval import anomaly_map, feature_codec
-    from retrieval.config import FeaturesConfig
     from retrieval.patch_features import aggregate, embedding
 
     cfg = MapConfig()
     encoder = feats.encoder(224)
     _, refs, _ = feats.get(v)
-    files = [feature_codec.encode(r.numpy(), FeaturesConfig()) for r in refs]     # as the feature cache keeps them
+    encoding = FeaturesConfig(coreset=v.coreset) if v.coreset else FeaturesConfig()
+    files = [feature_codec.encode(r.numpy(), encoding) for r in refs]          # as the feature cache keeps them
     ref_emb = mp.embeddings(refs)
     out = []
     for path in map_data._spread(data.tests, n):

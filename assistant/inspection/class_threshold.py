@@ -38,7 +38,8 @@ class ClassThresholds:
     def scoring(self, class_name: str) -> str:
         """What one leave-one-out score depends on besides the reference and its neighbours."""
         cfg = self.ws.config.retrieval
-        return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|{cfg.features.id}|k={cfg.map.k}|sigma={cfg.map.sigma}"
+        features = self.ws.config.features_for(class_name).id
+        return (f"{self.ws.encoder.id}|{FEATURES_VERSION}|{features}|k={cfg.map.k}|sigma={cfg.map.sigma}"
                 f"|n={cfg.map.neighbourhood}|top={cfg.map.top_fraction}|window={cfg.map.window}"
                 + ("|flips" if self.ws.config.for_class(class_name).flips else ""))
 

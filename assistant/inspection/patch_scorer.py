@@ -46,10 +46,11 @@ class PatchScorer:
 
     def stored(self, reference: Reference) -> StoredFeatures:
         """A reference's stored features (its bank and grid mean); recomputed from its copy if lost."""
-        cached = self.ws.features.get(reference.sha256)
+        cache = self.ws.features_for(reference.class_name)
+        cached = cache.get(reference.sha256)
         if cached is not None:
             return cached
-        return self.ws.features.put(reference.sha256, self._from_copy(reference))
+        return cache.put(reference.sha256, self._from_copy(reference))
 
     def query_features(self, reference: Reference) -> np.ndarray:
         """(C, H, W) features of a reference scored as a query (calibration): the stored grid when the
@@ -80,7 +81,7 @@ class PatchScorer:
     def _matching(self, reference: Reference, channels: int) -> np.ndarray:
         bank = self.stored(reference).bank
         if bank.shape[1] != channels:
-            raise CorruptState(f"cached features {self.ws.features.path(reference.sha256)} have {bank.shape[1]} "
+            raise CorruptState(f"cached features {self.ws.features_for(reference.class_name).path(reference.sha256)} have {bank.shape[1]} "
                                f"channels, the encoder gives {channels}; {DOCTOR_HINT}")
         return bank
 

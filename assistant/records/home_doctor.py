@@ -132,7 +132,7 @@ class HomeDoctor:
                        damaged=True, repaired=True)
 
     def _features(self, report: DoctorReport, references, repair: bool) -> None:
-        bad = {r.sha256: (r, self.ws.features.check(r.sha256)) for r in references}
+        bad = {r.sha256: (r, self.ws.features_for(r.class_name).check(r.sha256)) for r in references}
         bad = {sha: pair for sha, pair in bad.items() if pair[1] is not None}
         if not bad:
             report.add("features", f"{len(references)} cached feature file(s) read back finite"
@@ -145,7 +145,7 @@ class HomeDoctor:
             return
         failed = []
         for sha, (reference, _) in bad.items():
-            self.ws.features.discard(sha)
+            self.ws.features_for(reference.class_name).discard(sha)
             try:
                 self.scorer.stored(reference)
             except NormalcyError as exc:
@@ -157,12 +157,12 @@ class HomeDoctor:
     def _older_layout(self, references, repair: bool) -> str:
         """How many feature files are still in the layout before issue 14 (float16 grids), converted now
         with `repair` (each is converted anyway when first read)."""
-        older = [r for r in references if not self.ws.features.path(r.sha256).is_file()]
+        older = [r for r in references if not self.ws.features_for(r.class_name).path(r.sha256).is_file()]
         if not older:
             return ""
         if repair:
             for reference in older:
-                self.ws.features.get(reference.sha256)
+                self.ws.features_for(reference.class_name).get(reference.sha256)
         return (f"; {len(older)} of {len(references)} in the layout before issue 14, "
                 + ("converted" if repair else "converted when read (--repair converts them now)"))
 

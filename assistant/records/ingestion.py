@@ -165,7 +165,7 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
     features, embeddings = scorer.featurize([image.image for image in images])
     references = []
     for (class_name, _, _), image, feats in zip(batch, images, features):
-        workspace.features.put(image.sha256, feats.numpy())
+        workspace.features_for(class_name).put(image.sha256, feats.numpy())
         scorer.copies.save(image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     with workspace.using_store():

@@ -93,4 +93,22 @@ def test_the_elpv_preset_flips_polycrystalline_cells_only():
 
     config = load_config(REPO_ROOT / "configs" / "elpv.yaml")
     assert config.for_class("solar_cell_poly").flips and not config.for_class("solar_cell_mono").flips
+    assert config.features_for("solar_cell_poly").coreset == 0.5
+    assert config.features_for("solar_cell_mono") == NormalcyConfig().retrieval.features
     assert config.retrieval == NormalcyConfig().retrieval
+
+
+def test_a_class_coreset_keeps_its_own_feature_files(home_copy, texture_set):
+    """classes.NAME.coreset: the class's references are stored (and scored) at its own coreset, in the
+    folder of that encoding; the calibration says so; a window that needs whole grids is refused."""
+    config = from_dict(NormalcyConfig, {"classes": {"brick": {"coreset": 0.5}}})
+    inspector = Inspector(config, Home(home_copy))
+    reference = inspector.workspace.references.nearest("brick", inspector.scorer.featurize(
+        [inspector.load(sorted((texture_set / "train").glob("*.png"))[0]).image])[1][0], 1)[0]
+    default = Inspector(NormalcyConfig(), Home(home_copy)).scorer.stored(reference)
+    assert inspector.scorer.stored(reference).bank.shape[0] == 2 * default.bank.shape[0]
+    assert inspector.workspace.features_for("brick").path(reference.sha256).is_file()
+    assert "-core0.5|" in inspector.thresholds.current("brick").settings
+    with pytest.raises(ConfigError, match="classes.brick.coreset"):
+        from_dict(NormalcyConfig, {"retrieval": {"map": {"window": 2}, "features": {"coreset": 1.0}},
+                                   "classes": {"brick": {"coreset": 0.5}}})
