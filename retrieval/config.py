@@ -161,7 +161,8 @@ class StoreConfig:
                               "retrieval.store.host too, or remove shared")
 
 
-FEATURE_PRECISIONS = ("int8", "float16")
+FEATURE_PRECISIONS = ("int8", "int4", "float16")
+COPY_KINDS = ("original", "webp", "link")
 
 
 @dataclass(frozen=True)
@@ -179,9 +180,11 @@ class FeaturesConfig:
 
     precision: str = "int8"
     coreset: float = 0.25
+    copies: str = "original"
 
     def __post_init__(self):
         one_of("precision", self.precision, FEATURE_PRECISIONS, "feature precision")
+        one_of("copies", self.copies, COPY_KINDS, "kind of reference copy")
         within("coreset", self.coreset, 0, 1, above=True)
 
     @property
