@@ -6,7 +6,9 @@
                                           smaller than the file and the image was not decoded reduced
                                           (else the original, as above)
     HOME/references/ab/abcdef…~link.json  copies "link": the original's path, sha256 and size, and
-    HOME/references/ab/abcdef…~thumb.jpg  a JPEG thumbnail (<= 256 px) for the gallery
+    HOME/references/ab/abcdef…~thumb.jpg  a JPEG thumbnail (<= 256 px) for the gallery (an image of the
+                                          home's run log, an accepted inspection, is copied: the
+                                          records retention may remove it)
     HOME/references/abcdef….png           a home from before issue 14: a reduced RGB PNG re-encoding, still read
 
 A copy is what recomputes features the cache lost (after an encoder or encoding change, and, under a
@@ -38,10 +40,13 @@ _SUFFIX = {fmt: suffix for suffix, fmt in reversed(list(SUFFIX_FORMATS.items()))
 class ReferenceCopies:
     BROWSER_SUFFIXES = BROWSER_SUFFIXES
 
-    def __init__(self, folder: Path, limits: InputConfig = InputConfig(), kind: str = "original"):
+    def __init__(self, folder: Path, limits: InputConfig = InputConfig(), kind: str = "original",
+                 owned: tuple[Path, ...] = ()):
         self.folder = Path(folder)
         self.limits = limits
         self.kind = kind             # what `save` keeps: "original", "webp" or "link"
+        self.owned = tuple(Path(p).resolve() for p in owned)   # the home prunes files there (its run log):
+                                                               # never linked, always a full copy
 
     def shard(self, sha256: str) -> Path:
         return self.folder / sha256[:2]
@@ -68,7 +73,7 @@ class ReferenceCopies:
         data = Path(image.path).read_bytes()
         if hashlib.sha256(data).hexdigest() != image.sha256:
             raise BadInput(f"{image.path} changed while it was being ingested; re-run the ingest")
-        if self.kind == "link":
+        if self.kind == "link" and not any(Path(image.path).resolve().is_relative_to(p) for p in self.owned):
             path = self._link(image, data)
         else:
             copy = self._full_copy(image, data)

@@ -2,7 +2,8 @@
 sharded by hash prefix, found by sha256; a home of the older layout (flat SHA256.png re-encodings and
 float16 .npy feature grids) still inspects, is converted as it is read, and its doctor finds nothing wrong;
 `copies: webp` keeps the same pixels in fewer bytes, `copies: link` a thumbnail and the original's path and
-sha256, refusing in one line when that original is gone or changed."""
+sha256 (a file of the home's run log is copied all the same), refusing in one line when that original is
+gone or changed."""
 
 import hashlib
 import json
@@ -124,6 +125,10 @@ def test_copies_link_keeps_a_thumbnail_and_reads_the_original_while_it_is_unchan
     full = ReferenceCopies(tmp_path / "references").save(loaded)        # copies: original later: a full copy
     assert full.suffix == ".png" and sorted(p.name for p in thumb.parent.iterdir()) == [full.name]
     assert copies.save(loaded) == full                                  # a link never replaces a full copy
+    (tmp_path / "runs").mkdir()
+    logged = load_image(_smooth(tmp_path / "runs" / "accepted.png"))    # the run log may prune it: copied
+    kept = ReferenceCopies(tmp_path / "references", kind="link", owned=(tmp_path / "runs",)).save(logged)
+    assert kept.suffix == ".png" and kept.read_bytes() == (tmp_path / "runs" / "accepted.png").read_bytes()
 
 
 @pytest.mark.parametrize("change, says", [(lambda p: p.unlink(), "which is gone"),
