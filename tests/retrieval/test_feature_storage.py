@@ -94,7 +94,7 @@ def test_an_old_layout_float16_grid_is_converted_when_read(tmp_path):
     assert np.all(np.abs(stored.grid().astype(np.float32) - grid) <= step / 2 + 1e-2)
     assert not legacy.exists() and cache.path(SHA).is_file() and cache.check(SHA) is None
     np.save(legacy, grid)                                                   # and into the default coreset
-    assert FeatureCache(tmp_path, "enc@1").get(SHA).bank.shape == (9, 24) and not legacy.exists()   # 25 % of 36
+    assert FeatureCache(tmp_path, "enc@1").get(SHA).bank.shape == (7, 24) and not legacy.exists()   # 20 % of 36
 
 
 @pytest.mark.parametrize("damage, reason", [
