@@ -47,6 +47,7 @@ ENCODINGS = [
     ("PCA 96, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 96),
     ("PCA 64, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 64),
     ("PCA 64, int4 coreset 25 %", FeaturesConfig("int4", 0.25), 64),
+    ("PCA 64, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 64),
 ]
 COPIES = ("original", "webp", "link")      # the original file; lossless WebP when smaller; path + sha + thumbnail
 THUMB_SIDE, THUMB_QUALITY, LINK_RECORD = 256, 80, 200    # a link record (path, sha256, size) as ~200 bytes
