@@ -4,14 +4,16 @@
     PYTHONPATH=$PWD .venv/bin/python bench/storage_size.py /tmp/nb_dev [--limit N] [--sets brick,grass]
 
 For every dev set (ELPV mono, ELPV poly, brick, grass, gravel) and every encoding of the reference
-features (`retrieval/feature_codec.py`: float16 or int8, whole grid or a greedy coreset of it; and, for
-comparison, a random orthogonal projection of the channels, which the product does not ship): the bytes
-one reference takes (features file, stored copy, total) and the image AUROC (textures: pixel AUROC and
-AUPRO too) of the shipped map, all in one run on identical backbone maps. The map is the shipped one
-(`bench.map_pipelines` with product=True: the shipped aggregation, k = 8 retrieved by the full-precision
-embedding as Chroma holds it, nearest patch, sigma 1, max); only the bank patches come from the decoded
-file. Copy bytes: "old" = the reduced RGB PNG re-encoding (<= 768 px) stored before issue 14, "new" =
-the original file as ingested.
+features (`retrieval/feature_codec.py`: float16, int8 or int4, whole grid or a greedy coreset of it; and,
+not shipped, a per-class PCA of the channels fitted on every patch of the class's references, the bank
+mapped back to the channels after decoding), the bytes one reference takes (features file + copy) and the
+image AUROC (textures: pixel AUROC and AUPRO too) of the shipped map, all in one run on identical backbone
+maps. The map is the shipped one (`bench.map_pipelines` with product=True: the shipped aggregation, k = 8
+retrieved by the full-precision embedding as Chroma holds it, nearest patch, sigma 1, top-10 mean); only
+the bank patches come from the decoded file. Copy bytes (`retrieval.features.copies`): "old" = the
+reduced RGB PNG re-encoding (<= 768 px) stored before issue 14, "original" = the file as ingested,
+"webp" = a lossless WebP of the decoded pixels when smaller, "link" = path + sha256 + a 256 px JPEG
+thumbnail. The reduction is against float16 + the old copy.
 """
 
 from __future__ import annotations
@@ -32,15 +34,23 @@ from retrieval import feature_codec  # noqa: E402
 from retrieval.config import FeaturesConfig  # noqa: E402
 
 PRODUCT = mp.Variant("shipped map", product=True)
-# (label, encoding, projected channels or 0)
+# (label, encoding, per-class PCA dimensions or 0)
 ENCODINGS = [
     ("float16 grid (before)", FeaturesConfig("float16", 1.0), 0),
     ("int8 grid", FeaturesConfig("int8", 1.0), 0),
-    ("int8 coreset 50 %", FeaturesConfig("int8", 0.5), 0),
     ("int8 coreset 25 %", FeaturesConfig("int8", 0.25), 0),
-    ("int8 coreset 10 %", FeaturesConfig("int8", 0.1), 0),
-    ("int8 grid, projection to 64", FeaturesConfig("int8", 1.0), 64),
+    ("int8 coreset 20 %", FeaturesConfig("int8", 0.2), 0),
+    ("int8 coreset 15 %", FeaturesConfig("int8", 0.15), 0),
+    ("int4 grid", FeaturesConfig("int4", 1.0), 0),
+    ("int4 coreset 25 %", FeaturesConfig("int4", 0.25), 0),
+    ("int4 coreset 20 %", FeaturesConfig("int4", 0.2), 0),
+    ("PCA 96, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 96),
+    ("PCA 64, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 64),
+    ("PCA 64, int4 coreset 25 %", FeaturesConfig("int4", 0.25), 64),
+    ("PCA 64, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 64),
 ]
+COPIES = ("original", "webp", "link")      # the original file; lossless WebP when smaller; path + sha + thumbnail
+THUMB_SIDE, THUMB_QUALITY, LINK_RECORD = 256, 80, 200    # a link record (path, sha256, size) as ~200 bytes
 
 
 def encoder():
@@ -50,40 +60,60 @@ def encoder():
     return load_image_encoder(EncoderConfig())
 
 
-def projection(channels: int, dims: int) -> torch.Tensor:
-    """(C, dims) random orthonormal columns, seeded: distances shrink by about sqrt(dims / C), evenly."""
-    gaussian = torch.from_numpy(np.random.default_rng(0).standard_normal((channels, dims)).astype(np.float32))
-    return torch.linalg.qr(gaussian).Q
+def pca(ref_feats: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The class's patch mean (C,) and its top `dims` principal directions (C, dims), fitted on every patch
+    of the class's references (not random: the directions the class's normal patches vary along)."""
+    patches = ref_feats.permute(0, 2, 3, 1).reshape(-1, ref_feats.shape[1]).double()
+    centre = patches.mean(0)
+    _, vectors = torch.linalg.eigh(torch.cov((patches - centre).T))
+    return centre.float(), vectors[:, -dims:].float()
 
 
-def project(feats: torch.Tensor, basis: torch.Tensor | None) -> torch.Tensor:
-    return feats if basis is None else torch.einsum("nchw,cd->ndhw", feats, basis)
-
-
-def stored_banks(ref_feats: torch.Tensor, encoding, basis) -> tuple[list[torch.Tensor], float]:
-    """Each reference's bank as read back from its encoded file, and the mean file size in bytes."""
+def stored_banks(ref_feats: torch.Tensor, encoding, dims: int) -> tuple[list[torch.Tensor], float]:
+    """Each reference's bank as read back from its encoded file (under a PCA: projected, encoded, decoded
+    and mapped back to the C channels, so queries are scored unprojected, as the product would), and the
+    mean bytes per reference (PCA: + the full mean kept for the index + the class's basis shared out)."""
+    centre, basis = pca(ref_feats, dims) if dims else (None, None)
     banks, sizes = [], []
-    for feats in project(ref_feats, basis):
+    for feats in ref_feats:
+        if basis is not None:
+            feats = torch.einsum("chw,cd->dhw", feats - centre[:, None, None], basis)
         data = feature_codec.encode(feats.numpy(), encoding)
         stored, problem = feature_codec.decode(data)
         assert problem is None, problem
-        banks.append(torch.from_numpy(stored.bank))
-        extra = 4 * (ref_feats.shape[1] - basis.shape[1]) if basis is not None else 0   # the full mean is kept
-        sizes.append(len(data) + extra)
+        bank = torch.from_numpy(stored.bank).float()
+        banks.append(bank if basis is None else (bank @ basis.T + centre).half())
+        shared = 4 * (ref_feats.shape[1] - dims + basis.numel() / len(ref_feats)) if dims else 0
+        sizes.append(len(data) + shared)
     return banks, float(np.mean(sizes))
 
 
-def copy_sizes(paths: list[Path]) -> tuple[float, float]:
-    """Mean bytes of the old reduced RGB PNG copy and of the original file."""
+def copy_sizes(paths: list[Path]) -> dict:
+    """Mean bytes per copy: the old reduced RGB PNG ("old"), the original file, a lossless WebP of the
+    decoded pixels when that is smaller (else the original), a link record + a 256 px JPEG thumbnail."""
     from assistant.inspection.inputs import load_image
     from retrieval.atomic_file import png_bytes
 
-    old = []
+    sizes = {"old": [], **{c: [] for c in COPIES}}
     for path in paths:
-        copy = load_image(path).image.copy()
-        copy.thumbnail((768, 768))
-        old.append(len(png_bytes(copy)))
-    return float(np.mean(old)), float(np.mean([p.stat().st_size for p in paths]))
+        image = load_image(path).image
+        old = image.copy()
+        old.thumbnail((768, 768))
+        sizes["old"].append(len(png_bytes(old)))
+        sizes["original"].append(path.stat().st_size)
+        sizes["webp"].append(min(path.stat().st_size, len(_saved(image, "WEBP", lossless=True, method=6))))
+        thumb = image.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        sizes["link"].append(LINK_RECORD + len(_saved(thumb, "JPEG", quality=THUMB_QUALITY, optimize=True)))
+    return {k: float(np.mean(v)) for k, v in sizes.items()}
+
+
+def _saved(image, fmt: str, **options) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
 
 
 def scored(data: map_data.Dataset, queries, ref_emb, q_emb, banks) -> dict:
@@ -102,13 +132,12 @@ def measure(data: map_data.Dataset, enc) -> list[dict]:
     queries = mp.features(map_data.cached_maps(enc, f"{data.name}-test", data.tests), PRODUCT)
     refs = mp.features(map_data.cached_maps(enc, f"{data.name}-ref", data.references), PRODUCT)
     ref_emb, q_emb = mp.embeddings(refs), mp.embeddings(queries)          # as Chroma holds them: full precision
-    old_copy, new_copy = copy_sizes(data.references)
+    copies = copy_sizes(data.references)
     rows = []
     for label, encoding, dims in ENCODINGS:
-        basis = projection(refs.shape[1], dims) if dims else None
-        banks, size = stored_banks(refs, encoding, basis)
-        row = scored(data, project(queries, basis), ref_emb, q_emb, banks)
-        rows.append({"label": label, "features": size, "old_copy": old_copy, "new_copy": new_copy, **row})
+        banks, size = stored_banks(refs, encoding, dims)
+        row = scored(data, queries, ref_emb, q_emb, banks)
+        rows.append({"label": label, "features": size, "copies": copies, **row})
         print(f"  {data.name:16} {label:28} features {size / 1000:7.1f} kB  AUROC {fmt(row['auroc'])}"
               f"  px {fmt(row['pixel_auroc'])}  AUPRO {fmt(row['aupro'])}", flush=True)
     return rows
@@ -119,11 +148,11 @@ def fmt(x) -> str:
 
 
 def table(sets, results) -> None:
-    """Per encoding: image AUROC per set, then bytes per reference (features + copy) per set and the
-    reduction against the float16 grid + RGB PNG copy stored before issue 14; textures: pixel AUROC / AUPRO."""
+    """Per encoding: image AUROC per set, then bytes per reference (features + copy) per set and copy kind,
+    with the reduction against the float16 grid + RGB PNG copy stored before issue 14; pixel AUROC / AUPRO."""
     names = [d.name.replace("solar_cell_", "elpv_") for d in sets]
     print(f"\n{'encoding':30}{'feat kB':>8}" + "".join(f"{n:>13}" for n in names) + "  min dAUROC")
-    old = [r[0]["features"] + r[0]["old_copy"] for r in results]
+    old = [r[0]["features"] + r[0]["copies"]["old"] for r in results]
     print(f"{'before: float16 grid + RGB PNG':30}{results[0][0]['features'] / 1000:8.1f}"
           + "".join(f"{fmt(r[0]['auroc']):>13}" for r in results))
     print(f"{'   total kB per reference':38}" + "".join(f"{t / 1000:13.1f}" for t in old))
@@ -132,14 +161,15 @@ def table(sets, results) -> None:
         delta = min(r["auroc"] - base[0]["auroc"] for r, base in zip(rows, results))
         print(f"{label:30}{np.mean([r['features'] for r in rows]) / 1000:8.1f}"
               + "".join(f"{fmt(r['auroc']):>13}" for r in rows) + f"  {delta:+.4f}")
-        totals = [r["features"] + r["new_copy"] for r in rows]
-        print(f"{'   total kB (original copy)':38}" + "".join(f"{t / 1000:7.1f} x{o / t:4.1f}" for t, o in zip(totals, old)))
+        for kind in COPIES:
+            totals = [r["features"] + r["copies"][kind] for r in rows]
+            print(f"{'   total kB, copy ' + kind:38}"
+                  + "".join(f"{t / 1000:7.1f} x{o / t:4.1f}" for t, o in zip(totals, old)))
         print(f"{'   pixel AUROC / AUPRO':38}" + "".join(
             f"{'-':>13}" if r["pixel_auroc"] is None else f"{r['pixel_auroc']:.3f}/{r['aupro']:.3f}".rjust(13)
             for r in rows))
     for d, r in zip(names, results):
-        print(f"{d}: copy old {r[0]['old_copy'] / 1000:.1f} kB (RGB PNG), new {r[0]['new_copy'] / 1000:.1f} kB "
-              "(the original file)")
+        print(f"{d}: copy kB " + ", ".join(f"{k} {v / 1000:.1f}" for k, v in r[0]["copies"].items()))
 
 
 def main() -> None:

@@ -8,10 +8,12 @@ grid's channel-wise mean (the retrieval embedding before normalisation). An `Enc
                (k-center: each next patch is the one farthest from those kept); 1.0 keeps the whole grid,
                which can then be read back as a grid (a calibration scores it as a query)
     precision  "int8": each channel quantized to 256 levels between its own min and max (per reference);
+               "int4": 16 levels the same way, two values packed per byte (low nibble first);
                "float16": as before issue 14
 
 File layout: b"NRMF" + 1-byte version + uint32 header length + JSON header {precision, c, h, w, n} +
-mean (C float32) + [int8: scale, low (C float32 each)] + patches (n x C, row-major).
+mean (C float32) + [int8, int4: scale, low (C float32 each)] + patches (n x C, row-major; int4: packed,
+ceil(n * C / 2) bytes).
 `decode` checks every length and that the values are finite: a damaged file is a reason, never garbage.
 """
 
@@ -27,7 +29,8 @@ from retrieval.config import FeaturesConfig as Encoding
 
 MAGIC = b"NRMF"
 FORMAT = 1
-_DTYPES = {"int8": np.int8, "float16": np.float16}
+_DTYPES = {"int8": np.int8, "int4": np.uint8, "float16": np.float16}
+_LEVELS = {"int8": 256, "int4": 16}
 
 
 @dataclass(frozen=True)
@@ -70,16 +73,38 @@ def encode(features: np.ndarray, encoding: Encoding) -> bytes:
     if not encoding.keeps_grid:
         patches = patches[greedy_coreset(patches, int(round(encoding.coreset * h * w)))]
     parts = [grid.mean(axis=(1, 2)).astype(np.float32).tobytes()]
-    if encoding.precision == "int8":
+    if encoding.precision in _LEVELS:
+        top = _LEVELS[encoding.precision] - 1
         low, high = patches.min(0), patches.max(0)
-        scale = np.where(high > low, (high - low) / 255.0, 1.0).astype(np.float32)
-        levels = np.clip(np.round((patches - low) / scale), 0, 255) - 128
-        parts += [scale.tobytes(), low.astype(np.float32).tobytes(), levels.astype(np.int8).tobytes()]
+        scale = np.where(high > low, (high - low) / top, 1.0).astype(np.float32)
+        levels = np.clip(np.round((patches - low) / scale), 0, top).astype(np.uint8)
+        parts += [scale.tobytes(), low.astype(np.float32).tobytes(), _packed(levels, encoding.precision)]
     else:
         parts.append(patches.astype(np.float16).tobytes())
     header = json.dumps({"precision": encoding.precision, "c": c, "h": h, "w": w, "n": int(patches.shape[0])},
                         separators=(",", ":")).encode()
     return MAGIC + struct.pack("<BI", FORMAT, len(header)) + header + b"".join(parts)
+
+
+def _packed(levels: np.ndarray, precision: str) -> bytes:
+    """(n, C) levels in [0, top] -> the stored bytes: int8 centred on 0, int4 two per byte."""
+    if precision == "int8":
+        return (levels.astype(np.int16) - 128).astype(np.int8).tobytes()
+    flat = levels.ravel()
+    flat = np.concatenate([flat, np.zeros(flat.size % 2, np.uint8)])
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def _levels(body, offset: int, count: int, precision: str) -> np.ndarray:
+    """The stored values back as float32 levels (int8: in [-128, 127], int4: in [0, 15]), `count` of them."""
+    if precision != "int4":
+        return np.frombuffer(body, _DTYPES[precision], count, offset=offset).astype(np.float32)
+    packed = np.frombuffer(body, np.uint8, (count + 1) // 2, offset=offset)
+    return np.stack([packed & 15, packed >> 4], 1).ravel()[:count].astype(np.float32)
+
+
+def _value_bytes(precision: str, count: int) -> int:
+    return (count + 1) // 2 if precision == "int4" else count * np.dtype(_DTYPES[precision]).itemsize
 
 
 def decode(data: bytes) -> tuple[StoredFeatures | None, str | None]:
@@ -97,15 +122,15 @@ def decode(data: bytes) -> tuple[StoredFeatures | None, str | None]:
     if precision not in _DTYPES or min(c, h, w, n) < 1 or n > h * w:
         return None, f"header {head} is not a (C, H, W) encoding"
     body = memoryview(data)[9 + size:]
-    floats = c * (3 if precision == "int8" else 1)
-    expected = 4 * floats + n * c * np.dtype(_DTYPES[precision]).itemsize
+    floats = c * (3 if precision in _LEVELS else 1)
+    expected = 4 * floats + _value_bytes(precision, n * c)
     if len(body) != expected:
         return None, f"{len(body)} bytes of values, expected {expected} (truncated?)"
     head_values = np.frombuffer(body, np.float32, floats)
-    values = np.frombuffer(body, _DTYPES[precision], n * c, offset=4 * floats).reshape(n, c).astype(np.float32)
+    values = _levels(body, 4 * floats, n * c, precision).reshape(n, c)
     mean = head_values[:c].copy()
-    if precision == "int8":
-        values = (values + 128) * head_values[c:2 * c] + head_values[2 * c:]
+    if precision in _LEVELS:
+        values = (values + (128 if precision == "int8" else 0)) * head_values[c:2 * c] + head_values[2 * c:]
     values = values.astype(np.float16)            # what the nearest-patch search reads, as before issue 14
     if not (np.isfinite(values).all() and np.isfinite(head_values).all()):
         return None, "holds NaN or infinite values"

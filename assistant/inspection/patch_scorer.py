@@ -41,8 +41,9 @@ class PatchScorer:
 
     @cached_property
     def copies(self) -> ReferenceCopies:
-        """The stored copies of the references (originals, sharded; older flat PNGs read too)."""
-        return ReferenceCopies(self.ws.home.references, self.ws.config.inputs)
+        """The stored copies of the references (kept as `retrieval.features.copies` says; every kind read)."""
+        return ReferenceCopies(self.ws.home.references, self.ws.config.inputs,
+                               self.ws.config.retrieval.features.copies, owned=(self.ws.home.runs,))
 
     def stored(self, reference: Reference) -> StoredFeatures:
         """A reference's stored features (its bank and grid mean); recomputed from its copy if lost."""

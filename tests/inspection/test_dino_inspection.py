@@ -58,7 +58,7 @@ def test_inspect_runs_on_dino_features_and_finds_the_image_itself(dino_home, din
     assert itself.verdict.status == "vision_only"
     nearest = itself.evidence.references[0]
     assert nearest.path.endswith(reference.name) and nearest.distance < 1e-4    # CLS embedding of itself
-    assert itself.evidence.grid.shape == (16, 16)        # its own bank is a 25 % coreset: not 0, but lowest
+    assert itself.evidence.grid.shape == (16, 16)        # its own bank is a 20 % coreset: not 0, but lowest
     defect = sorted((texture_set / "test" / "defect").glob("*.png"))[0]
     other = inspector.inspect(defect, "brick", log=False)
     assert other.evidence.grid.shape == (16, 16) and np.isfinite(other.verdict.anomaly_score)

@@ -1,11 +1,16 @@
 """Stored reference copies (issue 14): the original file's bytes under its own extension, in folders
 sharded by hash prefix, found by sha256; a home of the older layout (flat SHA256.png re-encodings and
-float16 .npy feature grids) still inspects, is converted as it is read, and its doctor finds nothing wrong."""
+float16 .npy feature grids) still inspects, is converted as it is read, and its doctor finds nothing wrong;
+`copies: webp` keeps the same pixels in fewer bytes, `copies: link` a thumbnail and the original's path and
+sha256 (a file of the home's run log is copied all the same), refusing in one line when that original is
+gone or changed."""
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from assistant.config import NormalcyConfig
@@ -86,3 +91,63 @@ def test_a_home_of_the_older_layout_inspects_and_is_converted_on_use(home_copy, 
     repair = run_cli("--home", str(home_copy), "doctor", "--repair")
     assert repair.returncode == 0 and "6 of 14 in the layout before issue 14, converted" in repair.stdout
     assert len(feature_files(home_copy)) == 14 and not list((home_copy / "features").glob("*/*.npy"))
+
+
+def _smooth(path, size=(64, 48)):
+    """A smooth RGB picture as PNG (lossless WebP beats PNG on it) -> path."""
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    rgb = np.stack([x * 3, y * 4, (x + y) * 2], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def test_copies_webp_keeps_the_same_pixels_in_fewer_bytes_else_the_original(tmp_path):
+    copies = ReferenceCopies(tmp_path / "references", kind="webp")
+    for source in (_smooth(tmp_path / "smooth.png"), _image(tmp_path / "noise.jpg", "JPEG")):
+        loaded = load_image(source)
+        path = copies.save(loaded)
+        assert path.stat().st_size <= source.stat().st_size and copies.find(loaded.sha256) == path
+        again = copies.load(loaded.sha256)
+        np.testing.assert_array_equal(np.asarray(again.image), np.asarray(loaded.image))   # lossless
+    assert sorted(p.suffix for p in (tmp_path / "references").glob("*/*")) == [".jpg", ".webp"]
+
+
+def test_copies_link_keeps_a_thumbnail_and_reads_the_original_while_it_is_unchanged(tmp_path):
+    source = _image(tmp_path / "part.png", "PNG", (600, 300))
+    loaded = load_image(source)
+    copies = ReferenceCopies(tmp_path / "references", kind="link")
+    thumb = copies.save(loaded)
+    stored = sorted(p.name for p in thumb.parent.iterdir())
+    assert stored == [f"{loaded.sha256}~link.json", f"{loaded.sha256}~thumb.jpg"]
+    assert sum(p.stat().st_size for p in thumb.parent.iterdir()) < source.stat().st_size / 5
+    assert copies.find(loaded.sha256) == thumb and copies.picture(loaded.sha256).size == (256, 128)
+    np.testing.assert_array_equal(np.asarray(copies.load(loaded.sha256).image), np.asarray(loaded.image))
+    full = ReferenceCopies(tmp_path / "references").save(loaded)        # copies: original later: a full copy
+    assert full.suffix == ".png" and sorted(p.name for p in thumb.parent.iterdir()) == [full.name]
+    assert copies.save(loaded) == full                                  # a link never replaces a full copy
+    (tmp_path / "runs").mkdir()
+    logged = load_image(_smooth(tmp_path / "runs" / "accepted.png"))    # the run log may prune it: copied
+    kept = ReferenceCopies(tmp_path / "references", kind="link", owned=(tmp_path / "runs",)).save(logged)
+    assert kept.suffix == ".png" and kept.read_bytes() == (tmp_path / "runs" / "accepted.png").read_bytes()
+
+
+@pytest.mark.parametrize("change, says", [(lambda p: p.unlink(), "which is gone"),
+                                          (lambda p: _image(p, "PNG", (600, 301)), "has changed since ingest")])
+def test_a_linked_original_gone_or_changed_is_refused_in_one_line(tmp_path, texture_set, change, says):
+    folder = tmp_path / "server"
+    shutil.copytree(texture_set / "train", folder)
+    config = tmp_path / "link.yaml"
+    config.write_text("retrieval:\n  features:\n    copies: link\n")
+    home = ("--home", str(tmp_path / "home"), "--config", str(config))
+    done = run_cli(*home, "ingest", str(folder), "--class", "brick")
+    assert done.returncode == 0 and not list((tmp_path / "home").rglob("*.png")), done.stderr
+    defect = str(sorted((texture_set / "test" / "defect").glob("*.png"))[0])
+    assert run_cli(*home, "inspect", defect, "--class", "brick").returncode == 0
+    for path in feature_files(tmp_path / "home"):
+        path.unlink()                                            # features lost: recomputed from the originals
+    for original in folder.glob("*.png"):
+        change(original)
+    refused = run_cli(*home, "inspect", defect, "--class", "brick")
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert refused.returncode == 2 and len(lines) == 1, refused.stderr
+    assert "copies: link" in lines[0] and says in lines[0], lines[0]

@@ -20,17 +20,26 @@ def _grid(c=152, h=28, w=28, seed=0) -> np.ndarray:
             ).astype(np.float32)
 
 
-def test_int8_round_trip_is_within_half_a_step_per_channel():
+@pytest.mark.parametrize("precision, steps", [("int8", 255), ("int4", 15)])
+def test_quantized_round_trip_is_within_half_a_step_per_channel(precision, steps):
     grid = _grid()
-    stored, problem = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig("int8", 1.0)))
+    stored, problem = feature_codec.decode(feature_codec.encode(grid, FeaturesConfig(precision, 1.0)))
     assert problem is None
     back = stored.grid().astype(np.float32)
-    step = (grid.max(axis=(1, 2)) - grid.min(axis=(1, 2))) / 255
+    step = (grid.max(axis=(1, 2)) - grid.min(axis=(1, 2))) / steps
     error = np.abs(back - grid).max(axis=(1, 2))
     assert np.all(error <= step / 2 + 2e-3 * np.abs(grid).max(axis=(1, 2)))   # + float16 rounding of the bank
     assert error.max() > 0                                                     # it is quantized, not a copy
     np.testing.assert_allclose(stored.mean, grid.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     assert stored.bank.shape == (28 * 28, 152) and stored.grid_shape == (28, 28)
+
+
+def test_int4_packs_an_odd_count_of_values_two_per_byte():
+    grid = _grid(3, 3, 3)                                        # 27 values: the last byte is half used
+    data = feature_codec.encode(grid, FeaturesConfig("int4", 1.0))
+    stored, problem = feature_codec.decode(data)
+    assert problem is None and stored.grid().shape == (3, 3, 3)
+    assert feature_codec.decode(data[:-1])[1].endswith("(truncated?)")
 
 
 def test_float16_round_trip_is_the_float16_grid():
@@ -57,7 +66,8 @@ def test_a_coreset_keeps_that_fraction_of_real_patches_and_covers_the_rest():
 
 @pytest.mark.parametrize("encoding, bound", [(FeaturesConfig("float16", 1.0), 240_000), (FeaturesConfig("int8", 1.0), 121_500),
                                              (FeaturesConfig("int8", 0.25), 32_000),
-                                             (FeaturesConfig("int8", 0.1), 14_000)])
+                                             (FeaturesConfig("int8", 0.1), 14_000),
+                                             (FeaturesConfig("int4", 0.25), 17_000)])
 def test_bytes_per_reference_of_a_152_channel_28x28_grid(tmp_path, encoding, bound):
     cache = FeatureCache(tmp_path, "enc@1", encoding)
     cache.put(SHA, _grid())
@@ -84,7 +94,7 @@ def test_an_old_layout_float16_grid_is_converted_when_read(tmp_path):
     assert np.all(np.abs(stored.grid().astype(np.float32) - grid) <= step / 2 + 1e-2)
     assert not legacy.exists() and cache.path(SHA).is_file() and cache.check(SHA) is None
     np.save(legacy, grid)                                                   # and into the default coreset
-    assert FeatureCache(tmp_path, "enc@1").get(SHA).bank.shape == (9, 24) and not legacy.exists()   # 25 % of 36
+    assert FeatureCache(tmp_path, "enc@1").get(SHA).bank.shape == (7, 24) and not legacy.exists()   # 20 % of 36
 
 
 @pytest.mark.parametrize("damage, reason", [
@@ -99,7 +109,8 @@ def test_a_damaged_file_is_named_not_read(tmp_path, damage, reason):
         FeatureCache(tmp_path, "enc@1").get(SHA)
 
 
-@pytest.mark.parametrize("text, message", [("precision: int4", "unknown feature precision 'int4'"),
+@pytest.mark.parametrize("text, message", [("precision: int2", "unknown feature precision 'int2'"),
+                                           ("copies: paper", "unknown kind of reference copy 'paper'"),
                                            ("coreset: 0", "coreset: must be > 0"), ("coreset: 1.5", "<= 1")])
 def test_a_bad_encoding_setting_is_one_line_naming_it(tmp_path, text, message):
     from assistant.config import load_config
