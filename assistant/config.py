@@ -128,7 +128,7 @@ class ClassConfig:
       the dev split (bench/map_quality.py --ablation) it raises ELPV poly 0.885 -> 0.905 image AUROC but
       lowers ELPV mono 0.932 -> 0.917 and grass; it needs map.window 0 (a flipped cell is not at its position).
     coreset: this class's fraction of each reference's patches kept (`retrieval.features.coreset` for every
-      other class; None = that). With flips the 25 % coreset loses ELPV poly 0.904 -> 0.899 on the dev split
+      other class; None = that). With flips a 25 % coreset lost ELPV poly 0.904 -> 0.899 on the dev split
       and 0.5 keeps it (0.904), at twice the feature bytes of the class.
     """
 
