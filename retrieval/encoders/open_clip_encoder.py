@@ -3,7 +3,8 @@
 `retrieval.encoder.path` is either a directory holding `open_clip_config.json` and its weights
 (open_clip's `local-dir:` layout) or a checkpoint file, with `retrieval.encoder.arch` naming the
 architecture (e.g. "ViT-B-32"). Patch features are the token maps of two intermediate blocks
-(about half and three quarters deep).
+(about half and three quarters deep). With `text=True` the whole model is kept, so the same checkpoint
+also embeds texts (its own tokenizer + `encode_text`): the CLIP text map of `retrieval.text_space.clip_space`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _weights_file(path):
 
 
 class OpenClipEncoder(ImageEncoder):
-    def __init__(self, cfg: EncoderConfig):
+    def __init__(self, cfg: EncoderConfig, text: bool = False):
         import open_clip
 
         path = require_local(cfg.path, "the open_clip encoder").resolve()   # absolute: never read as a hub tag
@@ -37,15 +38,20 @@ class OpenClipEncoder(ImageEncoder):
         if path.is_dir():
             if not (path / "open_clip_config.json").is_file():
                 raise MissingWeights(f"{path} has no open_clip_config.json; put the model config and weights there")
-            model = open_clip.create_model(f"local-dir:{path}")
+            self._name = f"local-dir:{path}"
+            model = open_clip.create_model(self._name)
             arch = path.name
         else:
             if not cfg.arch:
                 raise ConfigError("retrieval.encoder.arch is required with an open_clip checkpoint file "
                                   "(e.g. ViT-B-32)")
+            self._name = cfg.arch
             model = open_clip.create_model(cfg.arch, pretrained=str(path))
             arch = cfg.arch
+        self.arch = arch
         self.model = model.visual.eval()
+        self.clip = model.eval() if text else None      # the text tower only when texts are embedded too
+        self._tokenizer = None
         pre = getattr(self.model, "preprocess_cfg", {}) or {}
         self.mean = tuple(pre.get("mean", open_clip.OPENAI_DATASET_MEAN))
         self.std = tuple(pre.get("std", open_clip.OPENAI_DATASET_STD))
@@ -56,6 +62,18 @@ class OpenClipEncoder(ImageEncoder):
     @property
     def id(self) -> str:
         return self._id
+
+    def encode_texts(self, texts):
+        """texts -> (N, D) unit-length text features: the checkpoint's own tokenizer and text tower."""
+        import open_clip
+        import torch
+
+        if self.clip is None:
+            raise ValueError("this open_clip encoder was loaded without its text tower (text=True)")
+        if self._tokenizer is None:
+            self._tokenizer = open_clip.get_tokenizer(self._name)
+        with torch.inference_mode():
+            return self.clip.encode_text(self._tokenizer(list(texts)), normalize=True).float()
 
     def layer_maps(self, batch):
         import torch
