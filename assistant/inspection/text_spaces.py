@@ -33,3 +33,6 @@ def text_space_for(workspace, class_name: str):
         raise ConfigError(f"text_map.provider: {name!r} is not available in this installation; "
                           f"set retrieval.text_map.provider: none")
     return PROVIDERS[name](workspace, class_name)
+
+
+from assistant.inspection import clip_provider  # noqa: E402,F401  registers "clip" (after `provider` exists)

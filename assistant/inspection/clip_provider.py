@@ -1,0 +1,26 @@
+"""Text-map provider "clip": the patch <-> text space of a local open_clip checkpoint.
+
+`retrieval.text_map: {provider: clip, path: FOLDER_OR_FILE, arch: ViT-B-16}` — a folder holding
+`open_clip_config.json` and its weights, or a weights file with `arch`. The space is the same for every
+class (the class enters through its prompts), so it is loaded once per checkpoint and kept on the
+workspace; a checkpoint that is not there is `MissingWeights`, one line saying what to put where.
+"""
+
+from __future__ import annotations
+
+from assistant.inspection.text_spaces import provider
+
+CACHE = "_clip_text_spaces"      # workspace attribute: {(path, arch): ClipTextSpace}
+
+
+@provider("clip")
+def clip_text_space(workspace, class_name: str):
+    """The workspace's ClipTextSpace for `retrieval.text_map` (loaded on first use)."""
+    from retrieval.text_space.clip_space import ClipTextSpace
+
+    settings = workspace.config.retrieval.text_map
+    spaces = vars(workspace).setdefault(CACHE, {})
+    key = (settings.path, settings.arch)
+    if key not in spaces:
+        spaces[key] = ClipTextSpace(settings.path, settings.arch)
+    return spaces[key]
