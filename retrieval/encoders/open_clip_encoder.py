@@ -29,25 +29,37 @@ def _weights_file(path):
     return Path(found)
 
 
+def _create(path: Path, arch: str | None):
+    """(model, open_clip name, architecture) of a local-dir or a weights file; one line when it does not load."""
+    import pickle
+
+    import open_clip
+    from safetensors import SafetensorError
+
+    if path.is_dir():
+        if not (path / "open_clip_config.json").is_file():
+            raise MissingWeights(f"{path} has no open_clip_config.json; put the model config and weights there")
+        name, arch, pretrained = f"local-dir:{path}", path.name, None
+    elif not arch:
+        raise ConfigError("retrieval.encoder.arch is required with an open_clip checkpoint file (e.g. ViT-B-32)")
+    else:
+        name, pretrained = arch, str(path)
+    try:
+        return open_clip.create_model(name, pretrained=pretrained), name, arch
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError,
+            SafetensorError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise MissingWeights(f"{path} does not load as an open_clip {arch} checkpoint ({reason}); "
+                             "copy the checkpoint again or fix its config") from None
+
+
 class OpenClipEncoder(ImageEncoder):
     def __init__(self, cfg: EncoderConfig, text: bool = False):
         import open_clip
 
         path = require_local(cfg.path, "the open_clip encoder").resolve()   # absolute: never read as a hub tag
         weights = _weights_file(path)                                       # before open_clip would warn and go on
-        if path.is_dir():
-            if not (path / "open_clip_config.json").is_file():
-                raise MissingWeights(f"{path} has no open_clip_config.json; put the model config and weights there")
-            self._name = f"local-dir:{path}"
-            model = open_clip.create_model(self._name)
-            arch = path.name
-        else:
-            if not cfg.arch:
-                raise ConfigError("retrieval.encoder.arch is required with an open_clip checkpoint file "
-                                  "(e.g. ViT-B-32)")
-            self._name = cfg.arch
-            model = open_clip.create_model(cfg.arch, pretrained=str(path))
-            arch = cfg.arch
+        model, self._name, arch = _create(path, cfg.arch)
         self.arch = arch
         self.model = model.visual.eval()
         self.clip = model.eval() if text else None      # the text tower only when texts are embedded too
