@@ -83,7 +83,12 @@ class OpenClipEncoder(ImageEncoder):
         if self.clip is None:
             raise ValueError("this open_clip encoder was loaded without its text tower (text=True)")
         if self._tokenizer is None:
-            self._tokenizer = open_clip.get_tokenizer(self._name)
+            try:
+                self._tokenizer = open_clip.get_tokenizer(self._name)
+            except (OSError, ValueError) as exc:      # a Hugging Face tokenizer that is not on this machine
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise MissingWeights(f"the tokenizer of {self.arch} does not load offline ({reason}); put its "
+                                     "tokenizer files in the checkpoint folder") from None
         with torch.inference_mode():
             return self.clip.encode_text(self._tokenizer(list(texts)), normalize=True).float()
 

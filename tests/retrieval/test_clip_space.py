@@ -104,3 +104,13 @@ def test_a_tower_without_patch_tokens_is_refused(tmp_path):
               "text_cfg": tiny_config()["text_cfg"]}
     with pytest.raises(ConfigError, match="use a ViT checkpoint"):
         ClipTextSpace(str(build_open_clip(tmp_path / "RN-tiny", model_cfg=resnet)))
+
+
+def test_a_tokenizer_that_is_not_on_this_machine_is_one_line(tmp_path, brick):
+    config = tiny_config()
+    config["text_cfg"]["hf_tokenizer_name"] = "nowhere/no-such-tokenizer"
+    space = ClipTextSpace(str(build_open_clip(tmp_path / "hf-tokenizer", model_cfg=config)))
+    assert space.patch_embeddings(brick).shape == (14, 14, 32)
+    with pytest.raises(MissingWeights, match="tokenizer of hf-tokenizer does not load offline") as missing:
+        space.text_embeddings(["a photo of a brick."])
+    assert "\n" not in str(missing.value)
