@@ -5,7 +5,8 @@ way deep), each through the model's own final norm (`ln_post`) and projection (`
 space — APRIL-GAN's projection with CLIP's weights instead of trained ones — unit length, averaged over
 the blocks, shaped (H, W, D) on the patch grid. Optional WinCLIP-style windows average each patch with
 its k x k neighbourhood at several scales, for defects larger than a patch. Texts: the checkpoint's own
-tokenizer and `encode_text`, cached per text (a class's prompt ensemble is embedded once).
+tokenizer and `encode_text`, cached per text (a class's prompt ensemble is embedded once), and on disk
+when a cache folder is given (`clip_text_cache`: once per home, not once per process).
 
 The checkpoint is what `retrieval.encoders.open_clip_encoder` loads: a folder with `open_clip_config.json`
 and weights, or a weights file with `arch` naming the architecture. Only ViT towers have patch tokens
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 from retrieval.config import EncoderConfig
 from retrieval.errors import ConfigError, MissingWeights
+from retrieval.text_space import clip_text_cache
 
 KEY = "retrieval.text_map"
 
@@ -46,9 +48,11 @@ def block_indices(depth: int) -> list[int]:
 
 
 class ClipTextSpace:
-    """A PatchTextSpace over one open_clip ViT checkpoint. windows: WinCLIP scales in patches (1 = none)."""
+    """A PatchTextSpace over one open_clip ViT checkpoint. windows: WinCLIP scales in patches (1 = none);
+    cache: a folder for the text features on disk (None: in memory only)."""
 
-    def __init__(self, path: str | None, arch: str | None = None, windows: Sequence[int] = (1,)):
+    def __init__(self, path: str | None, arch: str | None = None, windows: Sequence[int] = (1,),
+                 cache: Path | None = None):
         from retrieval.encoders.open_clip_encoder import OpenClipEncoder
 
         resolved = checkpoint_path(path, arch)
@@ -64,7 +68,9 @@ class ClipTextSpace:
         encoder_id = self.encoder.id.split(":", 1)[1]
         self.id = (f"clip:{encoder_id} blocks {','.join(str(b + 1) for b in self.blocks)}"
                    f" windows {','.join(map(str, self.windows))}")
-        self._texts: dict[str, torch.Tensor] = {}
+        self._file = clip_text_cache.cache_file(cache, self.encoder.id) if cache else None
+        dim = int(visual.proj.shape[1])
+        self._texts: dict[str, torch.Tensor] = clip_text_cache.load(self._file, dim) if self._file else {}
 
     def patch_embeddings(self, image) -> torch.Tensor:
         """PIL RGB image -> (H, W, D) unit-length patch embeddings in the text space."""
@@ -86,6 +92,8 @@ class ClipTextSpace:
         new = [t for t in dict.fromkeys(texts) if t not in self._texts]
         if new:
             self._texts.update(zip(new, self.encoder.encode_texts(new)))
+            if self._file:
+                clip_text_cache.save(self._file, self._texts)
         return torch.stack([self._texts[t] for t in texts])
 
 

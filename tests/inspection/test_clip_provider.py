@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_clip_factory import build_open_clip
 
 from assistant.config import load_config
@@ -40,6 +41,17 @@ def test_a_checkpoint_in_the_config_gives_every_class_the_clip_space_loaded_once
     assert isinstance(space, ClipTextSpace) and space.id.startswith("clip:ViT-B-16-tiny@")
     assert text_space_for(opened, "metal_nut") is space
     assert text_space_for(workspace(tmp_path, path=str(clip_folder)), "brick") is not space   # per workspace
+
+
+def test_the_text_features_are_embedded_once_per_home(tmp_path, clip_folder):
+    (tmp_path / "home").mkdir()
+    texts = ["a photo of a flawless brick.", "a photo of a damaged brick."]
+    first = text_space_for(workspace(tmp_path, path=str(clip_folder)), "brick").text_embeddings(texts)
+    stored = list((tmp_path / "home").rglob("*.text.npz"))
+    assert len(stored) == 1 and stored[0].name.startswith("ViT-B-16-tiny@")
+    again = text_space_for(workspace(tmp_path, path=str(clip_folder)), "brick")
+    again.encoder.encode_texts = None                       # read back from the home, not embedded again
+    assert torch.equal(again.text_embeddings(texts), first)
 
 
 def test_a_missing_checkpoint_is_one_line_saying_what_to_put_where(tmp_path):
