@@ -55,14 +55,14 @@ class ClipTextSpace:
                  cache: Path | None = None):
         from retrieval.encoders.open_clip_encoder import OpenClipEncoder
 
+        if not windows or any(int(k) < 1 for k in windows):
+            raise ValueError(f"windows are sizes in patches (>= 1), got {list(windows)!r}")
         resolved = checkpoint_path(path, arch)
         self.encoder = OpenClipEncoder(EncoderConfig(name="open_clip", path=str(resolved), arch=arch), text=True)
         visual = self.encoder.model
         if getattr(visual, "proj", None) is None or getattr(visual, "attn_pool", None) is not None:
             raise ConfigError(f"{KEY}.path: {self.encoder.arch}'s vision tower ({type(visual).__name__}) has no "
                               "patch tokens to project into the text space; use a ViT checkpoint")
-        if not windows or any(int(k) < 1 for k in windows):
-            raise ValueError(f"windows are sizes in patches (>= 1), got {list(windows)!r}")
         self.windows = tuple(int(k) for k in windows)
         self.blocks = block_indices(len(visual.transformer.resblocks))
         encoder_id = self.encoder.id.split(":", 1)[1]
