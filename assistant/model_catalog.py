@@ -4,7 +4,9 @@ A door of the facade beside the Inspector: none of it needs a data home. A langu
 checked without loading weights, torch or transformers (`vlm.model_check` reads config.json, the shard
 index and safetensors headers); a vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision,
 recognised from config.json alone by `encoder_folder`) is loaded as the image encoder would load it
-(`retrieval.encoders.encoder_check`), since "it loads, with this patch grid" is what an operator needs.
+(`retrieval.encoders.encoder_check`), since "it loads, with this patch grid" is what an operator needs; an
+open_clip checkpoint folder (`open_clip_config.json`) is loaded as the CLIP text map would load it
+(`retrieval.text_space.clip_check`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from assistant.vlm.model_check import ModelReport, check_model_dir, report_lines
 from assistant.vlm.preset import ModelPreset, all_presets
 from retrieval.encoders.encoder_check import EncoderReport, check_encoder_dir, encoder_report_lines, folder_model_type
 from retrieval.errors import NormalcyError
+from retrieval.text_space.clip_check import ClipReport, check_clip_dir, clip_report_lines, is_open_clip_folder
 
-__all__ = ["EncoderReport", "ModelPreset", "ModelReport", "all_presets", "check_encoder_dir", "check_model_dir",
-           "encoder_folder", "encoder_report_lines", "report_lines"]
+__all__ = ["ClipReport", "EncoderReport", "ModelPreset", "ModelReport", "all_presets", "check_clip_dir",
+           "check_encoder_dir", "check_model_dir", "clip_report_lines", "encoder_folder", "encoder_report_lines",
+           "is_open_clip_folder", "report_lines"]
 
 
 def encoder_folder(path) -> Path | None:

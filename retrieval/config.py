@@ -212,6 +212,34 @@ class FeaturesConfig:
         return self.coreset >= 1
 
 
+TEXT_MAP_PROVIDERS = ("none", "clad", "clip")
+
+
+@dataclass(frozen=True)
+class TextMapConfig:
+    """The text-conditioned anomaly map (issue 12): patches compared with the class's normal / abnormal texts.
+
+    provider: "none" (no text map), "clad" (projection heads trained per class over the embedded
+      EfficientNet-Lite0 and all-MiniLM-L6-v2 encoders: works on a fresh machine) or "clip" (a local
+      open_clip checkpoint at `path`, architecture `arch`).
+    weight: share of the text map in the fused map the verdict rests on (0 = shown beside it, not fused).
+    temperature: softmax temperature of the two-state (normal / abnormal) patch probability.
+    """
+
+    provider: str = "none"
+    path: str | None = None
+    arch: str | None = None
+    weight: float = 0.0
+    temperature: float = 0.07
+
+    def __post_init__(self):
+        one_of("provider", self.provider, TEXT_MAP_PROVIDERS, "text-map provider")
+        within("weight", self.weight, 0, 1)
+        within("temperature", self.temperature, 0, 10, above=True)
+        if self.provider == "clip" and not self.path:
+            raise ConfigError("text_map.path: provider clip loads a local open_clip checkpoint; set its path")
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -219,6 +247,7 @@ class RetrievalConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    text_map: TextMapConfig = field(default_factory=TextMapConfig)
     rules_top_n: int = 6
 
     def __post_init__(self):

@@ -5,7 +5,8 @@ config.json, the shard index and safetensors headers only. A path that is not a 
 an operator error (exit 2): the report is printed first, then one line saying what is missing.
 A vision-backbone folder (config.json of DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded as the image
 encoder (with the configured layers and input size) and reported: family, patch grid, feature dims; one
-that does not load is one line saying why (exit 2).
+that does not load is one line saying why (exit 2). An open_clip checkpoint folder (open_clip_config.json)
+is loaded as the CLIP text map and reported the same way: architecture, patch grid, space dims.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import json
 
 import click
 
-from assistant.model_catalog import (all_presets, check_encoder_dir, check_model_dir, encoder_folder,
-                                     encoder_report_lines, report_lines)
+from assistant.model_catalog import (all_presets, check_clip_dir, check_encoder_dir, check_model_dir,
+                                     clip_report_lines, encoder_folder, encoder_report_lines, is_open_clip_folder,
+                                     report_lines)
 from retrieval.errors import MissingWeights
 
 
@@ -30,7 +32,12 @@ def models():
 def check(path, as_json):
     """Is PATH a complete model folder of a supported family? Parameters and memory estimate.
 
-    A vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded: patch grid, feature dims."""
+    A vision-backbone folder (DINOv2 / DINOv3, CLIP or SigLIP vision) is loaded: patch grid, feature dims;
+    so is an open_clip checkpoint folder (open_clip_config.json): architecture, patch grid, space dims."""
+    if is_open_clip_folder(path):
+        report = check_clip_dir(path)
+        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(clip_report_lines(report)))
+        return
     folder = encoder_folder(path)
     if folder is not None:
         _check_encoder(folder, as_json)
