@@ -2,8 +2,10 @@
 
 Normal: templates from the class name ("a photo of a flawless brick", ...) and the class's normality
 rules. Abnormal: templates ("a photo of a damaged brick", ...) and its defect rules. Rules written for
-every class ("*") count too. Accepted-noise rules are not here: a normality added by text suppresses the
-map (NAND) rather than changing what the map was trained on, so removing one restores the scores exactly.
+every class ("*") are left out: they tell the model how to judge ("compare with the references"), they
+do not describe what the part looks like. Accepted-noise rules are not here either: a normality added by
+text suppresses the map (NAND) rather than changing what the map was trained on, so removing one
+restores the scores exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def class_words(class_name: str) -> str:
 def state_texts(workspace, class_name: str) -> StateTexts:
     """The class's normal and abnormal texts, templates first, then its rules sorted by id."""
     words = class_words(class_name)
-    rules = sorted(workspace.rules.list(class_name), key=lambda r: r.id)
+    rules = sorted((r for r in workspace.rules.list(class_name) if r.class_name == class_name), key=lambda r: r.id)
     normal = [t.format(words) for t in NORMAL_TEMPLATES] + [r.text for r in rules if r.kind == "normality"]
     abnormal = [t.format(words) for t in ABNORMAL_TEMPLATES] + [r.text for r in rules if r.kind == "defect"]
     return StateTexts(tuple(normal), tuple(abnormal))

@@ -39,7 +39,7 @@ class CladSettings:
     alpha: float = 0.2
     beta: float = 1.0
     reconstruction: float = 0.1
-    steps: int = 300
+    steps: int = 150
     batch: int = 512
     lr: float = 2e-3
     seed: int = 0
