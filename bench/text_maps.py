@@ -3,6 +3,7 @@
     PYTHONPATH=$PWD .venv/bin/python bench/make_datasets.py /tmp/nb --elpv-types mono,poly --seed 1
     PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb [--limit 60] [--references 48]
                                                        [--weights 0.1,0.25,0.5] [--sets brick,grass]
+                                                       [--temperature 0.07]
 
 Per set (ELPV mono / poly: image labels only; the textures: masks too) a fresh home is ingested with (an
 even spread of at most --references of) its train/good images, the class's CLAD heads are trained
@@ -30,13 +31,14 @@ from assistant.evaluation.metrics import auroc  # noqa: E402
 from bench import map_data  # noqa: E402
 
 
-def inspector_for(home: Path):
+def inspector_for(home: Path, temperature: float):
     from assistant.config import NormalcyConfig
     from assistant.home import Home
     from assistant.inspector import Inspector
     from retrieval.config import RetrievalConfig, TextMapConfig
 
-    config = NormalcyConfig(retrieval=RetrievalConfig(text_map=TextMapConfig(provider="clad", weight=0.0)))
+    text_map = TextMapConfig(provider="clad", weight=0.0, temperature=temperature)
+    config = NormalcyConfig(retrieval=RetrievalConfig(text_map=text_map))
     return Inspector(config, Home(home))
 
 
@@ -108,6 +110,7 @@ def main(argv=None) -> int:
     parser.add_argument("--references", type=int, default=48, help="at most N references per set (even spread)")
     parser.add_argument("--weights", default="0.1,0.25,0.5")
     parser.add_argument("--sets", default="", help="comma-separated set names (default: all found)")
+    parser.add_argument("--temperature", type=float, default=0.07, help="retrieval.text_map.temperature")
     args = parser.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",") if w]
     wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
@@ -122,7 +125,7 @@ def main(argv=None) -> int:
     print(" | ".join(header) + "\n" + " | ".join("---" for _ in header))
     for dataset in sets:
         with tempfile.TemporaryDirectory(prefix="text_maps-") as home:
-            inspector = inspector_for(Path(home))
+            inspector = inspector_for(Path(home), args.temperature)
             top = inspector.config.retrieval.map.top_fraction
             spent.clear()
             seconds, maps = gathered(inspector, dataset, args.references)
