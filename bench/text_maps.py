@@ -3,7 +3,7 @@
     PYTHONPATH=$PWD .venv/bin/python bench/make_datasets.py /tmp/nb --elpv-types mono,poly --seed 1
     PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb [--limit 60] [--references 48]
                                                        [--weights 0.1,0.25,0.5] [--sets brick,grass]
-                                                       [--temperature 0.07]
+                                                       [--temperature 0.07] [--threads 1]
 
 Per set (ELPV mono / poly: image labels only; the textures: masks too) a fresh home is ingested with (an
 even spread of at most --references of) its train/good images, the class's CLAD heads are trained
@@ -12,7 +12,8 @@ test image (at most --limit of each ELPV kind) is gathered once. From that one e
 (textures) pixel AUROC of the few-shot map alone, the text map alone and the fused map at each weight
 (fused = (1 - w) * few-shot / threshold + w * text, assistant/inspection/text_map.py); the training time
 of the class; the time the text map adds to one inspection (the text-map step, timed inside the gather:
-median and p90). Say the machine's load (`uptime`) beside the timings.
+median and p90). Say the machine's load (`uptime`) beside the timings: on a loaded 2-core machine
+torch's default two threads contend (the encoder alone went 29 ms -> 1.6 s), --threads 1 avoids that.
 """
 
 from __future__ import annotations
@@ -111,8 +112,13 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default="0.1,0.25,0.5")
     parser.add_argument("--sets", default="", help="comma-separated set names (default: all found)")
     parser.add_argument("--temperature", type=float, default=0.07, help="retrieval.text_map.temperature")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",") if w]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
     sets = [d for d in map_data.datasets(args.data, args.limit) if not wanted or d.name in wanted]
     if not sets:
