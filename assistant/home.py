@@ -5,6 +5,7 @@
                            (`retrieval/feature_cache.py`; older homes' ENCODER+AGGREGATION/SHA256.npy are converted)
     HOME/references/ab/SHA256.EXT  the reference images as ingested (original bytes), shown to the model and
                            the UI (`assistant/inspection/reference_copies.py`; older homes' SHA256.png are read)
+    HOME/text_heads/       per-class CLAD text-map heads with their provenance (`retrieval/text_space/clad_store.py`)
     HOME/calibration.json  per-class thresholds
     HOME/calibration_targets.json  per-class overkill targets set by an engineer
     HOME/rules/            rules added by operators (YAML), next to the shipped ones
@@ -101,6 +102,10 @@ class Home:
     @property
     def references(self) -> Path:
         return self._blobs / "references"
+
+    @property
+    def text_heads(self) -> Path:
+        return self._blobs / "text_heads"
 
     @property
     def calibration(self) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 
 from assistant.inspection.inputs import LoadedImage
 from assistant.inspection.out_of_distribution import OutOfDistribution, check
+from assistant.inspection.text_map import fuse
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
 from retrieval.errors import DOCTOR_HINT, CorruptState, MissingWeights
@@ -30,12 +31,15 @@ class Evidence:
     class_name: str
     references: list[Reference]
     rules: list[RankedRule]
-    grid: np.ndarray              # (h, w) raw nearest-patch distances, smoothed
+    grid: np.ndarray              # (h, w) raw nearest-patch distances, smoothed (fused with the text map if any)
     map_score: float              # image score from the grid (max or top-fraction mean)
     calibration: Calibration
     copies: object = None         # the stored reference copies (`ReferenceCopies`)
     out_of_distribution: OutOfDistribution | None = None   # set when the query is far outside its class
     mm_per_px: float | None = None  # millimetres per pixel of `query.image`: the class's scale (`scale_of`)
+    few_shot_grid: np.ndarray | None = None  # (h, w) the few-shot map alone, raw (None: `grid` is it)
+    text_grid: np.ndarray | None = None      # (h, w) the text map in anomaly-score units (None: no text map)
+    text_space: str | None = None            # the id of the patch <-> text space that made it
 
     @property
     def threshold(self) -> float:
@@ -54,6 +58,16 @@ class Evidence:
         """(H, W) map at the query's size in anomaly-score units (1.0 = threshold)."""
         width, height = self.query.size
         return anomaly_map.upsample(self.grid / self.threshold, height, width)
+
+    def maps(self) -> dict[str, np.ndarray]:
+        """Each map at the query's size in anomaly-score units: "fused" (what the verdict rests on, the
+        same as `score_map`), "few_shot" and, with a text space, "text"."""
+        width, height = self.query.size
+        few_shot = self.grid if self.few_shot_grid is None else self.few_shot_grid
+        shown = {"fused": self.score_map, "few_shot": anomaly_map.upsample(few_shot / self.threshold, height, width)}
+        if self.text_grid is not None:
+            shown["text"] = anomaly_map.upsample(self.text_grid, height, width)
+        return shown
 
     def _box_at(self, level: float) -> list[int] | None:
         cells = anomaly_map.hot_region(self.grid, level)
@@ -120,12 +134,15 @@ class EvidenceGatherer:
             calibration = self.thresholds.current(class_name)
             features, embeddings = self.scorer.featurize([query.image])
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
-            grid = self.scorer.score_grid(features[0], references, self.scorer.flip_image(class_name, query.image))
-            score = anomaly_map.image_score(grid, cfg.map.top_fraction)
+            flipped = self.scorer.flip_image(class_name, query.image)
+            few_shot = self.scorer.score_grid(features[0], references, flipped)
+            maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.threshold)
+            score = anomaly_map.image_score(maps.grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):
                 raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "
                                    f"threshold {calibration.threshold!r}, not a finite number; {DOCTOR_HINT}")
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
             outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
-            return Evidence(query, class_name, references, rules, grid, score, calibration, self.scorer.copies,
-                            outside, scale_of(self.ws.config, class_name, query))
+            return Evidence(query, class_name, references, rules, maps.grid, score, calibration, self.scorer.copies,
+                            outside, scale_of(self.ws.config, class_name, query),
+                            None if maps.text is None else few_shot, maps.text, maps.space)

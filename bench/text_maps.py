@@ -1,0 +1,147 @@
+"""The CLAD text map beside the few-shot map (issue 12) — prints numbers, through the shipped code path.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/make_datasets.py /tmp/nb --elpv-types mono,poly --seed 1
+    PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb [--limit 60] [--references 48]
+                                                       [--weights 0.1,0.25,0.5] [--sets brick,grass]
+                                                       [--temperature 0.07] [--threads 1]
+
+Per set (ELPV mono / poly: image labels only; the textures: masks too) a fresh home is ingested with (an
+even spread of at most --references of) its train/good images, the class's CLAD heads are trained
+(`retrieval.text_map.provider: clad`, weight 0, so the gathered grid is the few-shot map itself) and every
+test image (at most --limit of each ELPV kind) is gathered once. From that one evidence: image AUROC and
+(textures) pixel AUROC of the few-shot map alone, the text map alone and the fused map at each weight
+(fused = (1 - w) * few-shot / threshold + w * text, assistant/inspection/text_map.py); the training time
+of the class; the time the text map adds to one inspection (the text-map step, timed inside the gather:
+median and p90). Say the machine's load (`uptime`) beside the timings: on a loaded 2-core machine
+torch's default two threads contend (the encoder alone went 29 ms -> 1.6 s), --threads 1 avoids that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.evaluation.metrics import auroc  # noqa: E402
+from bench import map_data  # noqa: E402
+
+
+def inspector_for(home: Path, temperature: float):
+    from assistant.config import NormalcyConfig
+    from assistant.home import Home
+    from assistant.inspector import Inspector
+    from retrieval.config import RetrievalConfig, TextMapConfig
+
+    text_map = TextMapConfig(provider="clad", weight=0.0, temperature=temperature)
+    config = NormalcyConfig(retrieval=RetrievalConfig(text_map=text_map))
+    return Inspector(config, Home(home))
+
+
+def timed_text_maps(spent: list[float]):
+    """Wrap the text-map step of the gather so its time per inspection lands in `spent`."""
+    from assistant.inspection import text_map
+
+    original = text_map.text_map
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    text_map.text_map = timed
+
+
+def gathered(inspector, dataset, limit_refs: int):
+    """(train seconds, [(few-shot grid, text grid) in anomaly-score units, per test image])."""
+    from assistant.inspection.text_spaces import text_space_for
+
+    references = map_data._spread(dataset.references, limit_refs)
+    inspector.references.ingest([(dataset.name, p) for p in references])
+    with inspector.workspace.using_store():
+        inspector.workspace.rules  # noqa: B018  (the rule store's first sync is not the text map's)
+        start = time.perf_counter()
+        text_space_for(inspector.workspace, dataset.name)
+    seconds = time.perf_counter() - start
+    maps = []
+    for path in dataset.tests:
+        evidence = inspector.gatherer.gather(inspector.load(path), dataset.name, with_rules=False)
+        maps.append((evidence.grid / evidence.threshold, evidence.text_grid, evidence.query.size))
+    return seconds, maps
+
+
+def source(maps, weight: float | None) -> list[np.ndarray]:
+    """Per image the grid of one source: few-shot (weight 0), text (weight None), fused (weight w)."""
+    if weight is None:
+        return [text for _, text, _ in maps]
+    return [(1 - weight) * few + weight * text for few, text, _ in maps]
+
+
+def pixel_auroc(dataset, grids, maps) -> float:
+    from retrieval import anomaly_map
+
+    shown = [anomaly_map.upsample(g, size[1], size[0]) for g, (_, _, size) in zip(grids, maps)]
+    masks = [map_data.load_mask(m, size) for m, (_, _, size) in zip(dataset.masks, maps)]
+    return auroc(np.concatenate([m.ravel() for m in masks]), np.concatenate([s.ravel() for s in shown]))
+
+
+def row(dataset, maps, weights, top: float) -> list[str]:
+    from retrieval import anomaly_map
+
+    cells = []
+    for weight in [0.0, None, *weights]:
+        grids = source(maps, weight)
+        image = auroc(dataset.labels, [anomaly_map.image_score(g, top) for g in grids])
+        pixel = None if dataset.masks is None else pixel_auroc(dataset, grids, maps)
+        cells.append(f"{image:.4f}" + ("" if pixel is None else f" / {pixel:.4f}"))
+    return cells
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--limit", type=int, default=60, help="ELPV: at most N good and N defect test images")
+    parser.add_argument("--references", type=int, default=48, help="at most N references per set (even spread)")
+    parser.add_argument("--weights", default="0.1,0.25,0.5")
+    parser.add_argument("--sets", default="", help="comma-separated set names (default: all found)")
+    parser.add_argument("--temperature", type=float, default=0.07, help="retrieval.text_map.temperature")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args(argv)
+    weights = [float(w) for w in args.weights.split(",") if w]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
+    sets = [d for d in map_data.datasets(args.data, args.limit) if not wanted or d.name in wanted]
+    if not sets:
+        print(f"no datasets under {args.data}; make them with bench/make_datasets.py", file=sys.stderr)
+        return 2
+    spent: list[float] = []
+    timed_text_maps(spent)
+    header = ["set", "refs", "tests", "heads s", "few-shot", "text", *[f"fused w={w:g}" for w in weights],
+              "text ms p50/p90"]
+    print(" | ".join(header) + "\n" + " | ".join("---" for _ in header))
+    for dataset in sets:
+        with tempfile.TemporaryDirectory(prefix="text_maps-") as home:
+            inspector = inspector_for(Path(home), args.temperature)
+            top = inspector.config.retrieval.map.top_fraction
+            spent.clear()
+            seconds, maps = gathered(inspector, dataset, args.references)
+            p50, p90 = (1000 * float(np.quantile(spent[1:] or spent, q)) for q in (0.5, 0.9))
+            refs = min(len(dataset.references), args.references)
+            print(" | ".join([dataset.name, str(refs), str(len(dataset.tests)), f"{seconds:.1f}",
+                              *row(dataset, maps, weights, top), f"{p50:.1f} / {p90:.1f}"]), flush=True)
+    print("cells: image AUROC (/ pixel AUROC where the set has masks)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
