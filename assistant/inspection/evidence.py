@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from assistant.inspection.inputs import LoadedImage
+from assistant.inspection.normality_evidence import suppressed
 from assistant.inspection.out_of_distribution import OutOfDistribution, check
 from retrieval import anomaly_map
 from retrieval.calibration import Calibration
@@ -120,7 +121,7 @@ class EvidenceGatherer:
             calibration = self.thresholds.current(class_name)
             features, embeddings = self.scorer.featurize([query.image])
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
-            grid = self.scorer.score_grid(features[0], references)
+            grid = suppressed(self.ws, query.image, class_name, self.scorer.score_grid(features[0], references))
             score = anomaly_map.image_score(grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):
                 raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "
