@@ -24,7 +24,9 @@ NORMAL_PROMPTS = ("a photo of a flawless {cls}", "a photo of a normal {cls}", "a
 def appearance(text: str) -> str:
     """The appearance an operator's sentence names: "thin dark lines are normal" -> "thin dark lines"."""
     what = VERDICT.sub("", " ".join(text.split())).strip(" .") or " ".join(text.split())
-    return what[0].lower() + what[1:] if what[1:2].islower() else what      # "A thread" -> "a thread"; "UV" stays
+    first = what.split()[0]
+    lowered = len(first) == 1 or first[1:].islower()         # "A thread", "Dust" -> lower case; "UV marks" stays
+    return what[0].lower() + what[1:] if lowered else what
 
 
 def readable(class_name: str) -> str:
