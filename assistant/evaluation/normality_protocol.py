@@ -4,7 +4,8 @@
    ordinary evaluation); normalities left there by an earlier run are removed first.
 2. Every test image's map score with no added normality ("before"). Then each class that has the group
    gets the normality "a GROUP is acceptable" through the product path (`Inspector.normalities`: phrases,
-   accepted-noise rule, run log), and every test image of the class is scored again ("after").
+   accepted-noise rule, run log), every test image is scored again ("after"), and the normality is removed
+   again (the run log keeps both), so the eval home holds no added normality between runs.
 3. AUROC per class, anomalous = positive, with GROUP's images now counted as normal: over all its test
    images ("relabelled": the task the normality was added for), and for each other defect group over the
    good images vs that group ("others": what the new normality costs the detection of other defects).
@@ -79,24 +80,23 @@ def _mean(pairs: list[dict]) -> dict:
     return {"before": avg("before"), "after": avg("after")}
 
 
-def run_protocol(dataset, out_dir: Path, group: str, *, inspector_for, backend=None) -> NandOutcome:
-    """Run the protocol on `dataset` into `out_dir` -> NandOutcome (DIR/nand.json written)."""
-    if group not in groups_of(dataset):
-        raise BadInput(f"defect group {group!r} is not in {dataset.root} (its groups: "
-                       f"{', '.join(groups_of(dataset)) or 'none'}); pick one of its test/<group>/ folders")
-    out = Path(out_dir)
-    inspector = inspector_for(Home(out / "home"), backend)
-    if inspector.config.retrieval.text_map.provider == "none":
-        raise ConfigError(NO_TEXT_SPACE)
-    samples = list(dataset.samples)
-    prepare_references(inspector, dataset, {s: file_sha256(s.path) for s in samples})
+def _with_normality(inspector, samples, text: str, group: str) -> list[float]:
+    """The scores with `text` added to every class that has the group; the home is left without
+    added normalities again (so no later evaluation in the folder is suppressed unawares)."""
+    try:
+        for name in sorted({s.class_name for s in samples if s.defect_type == group}):
+            inspector.normalities.add(text, name, WHO)
+        return _scores(inspector, samples)
+    finally:
+        _clear(inspector)
+
+
+def _clear(inspector) -> None:
     for normality in inspector.normalities.list():
         inspector.normalities.remove(normality.id, WHO)
-    before = _scores(inspector, samples)
-    text = NORMALITY_TEXT.format(group=readable(group))
-    for name in sorted({s.class_name for s in samples if s.defect_type == group}):
-        inspector.normalities.add(text, name, WHO)
-    after = _scores(inspector, samples)
+
+
+def _document(dataset, samples, before, after, group: str, text: str, provider: str) -> dict:
     classes = {}
     for name in sorted({s.class_name for s in samples}):
         mine = [i for i, s in enumerate(samples) if s.class_name == name]
@@ -105,7 +105,26 @@ def run_protocol(dataset, out_dir: Path, group: str, *, inspector_for, backend=N
     others = sorted({g for c in classes.values() for g in c["others"]})
     mean = {"relabelled": _mean([c["relabelled"] for c in classes.values()]),
             "others": {g: _mean([c["others"][g] for c in classes.values() if g in c["others"]]) for g in others}}
-    document = {"dataset": str(dataset.root), "layout": dataset.layout, "group": group, "normality": text,
-                "text_map": inspector.config.retrieval.text_map.provider, "classes": classes, "mean": mean}
+    return {"dataset": str(dataset.root), "layout": dataset.layout, "group": group, "normality": text,
+            "text_map": provider, "classes": classes, "mean": mean}
+
+
+def run_protocol(dataset, out_dir: Path, group: str, *, inspector_for, backend=None) -> NandOutcome:
+    """Run the protocol on `dataset` into `out_dir` -> NandOutcome (DIR/nand.json written)."""
+    if group not in groups_of(dataset):
+        raise BadInput(f"defect group {group!r} is not in {dataset.root} (its groups: "
+                       f"{', '.join(groups_of(dataset)) or 'none'}); pick one of its test/<group>/ folders")
+    out = Path(out_dir)
+    inspector = inspector_for(Home(out / "home"), backend)
+    provider = inspector.config.retrieval.text_map.provider
+    if provider == "none":
+        raise ConfigError(NO_TEXT_SPACE)
+    samples = list(dataset.samples)
+    prepare_references(inspector, dataset, {s: file_sha256(s.path) for s in samples})
+    _clear(inspector)                                   # an interrupted earlier run may have left one
+    before = _scores(inspector, samples)
+    text = NORMALITY_TEXT.format(group=readable(group))
+    after = _with_normality(inspector, samples, text, group)
+    document = _document(dataset, samples, before, after, group, text, provider)
     path = write_text(out / "nand.json", json.dumps(document, indent=2, allow_nan=False) + "\n")
     return NandOutcome(document, path)

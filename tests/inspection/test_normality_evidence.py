@@ -46,8 +46,8 @@ def test_the_map_is_suppressed_where_the_normality_applies(nand, defect):
     after = nand.gather(defect, "brick")
     sup = _expected_suppression(nand, before.query.image, normality.phrases, before.grid.shape)
     assert np.allclose(after.grid, before.grid * (1 - sup), atol=1e-5)
-    assert after.map_score == pytest.approx(image_score(before.grid * (1 - sup), nand.config.retrieval.map.top_fraction),
-                                            rel=1e-5)
+    top = nand.config.retrieval.map.top_fraction
+    assert after.map_score == pytest.approx(image_score(before.grid * (1 - sup), top), rel=1e-5)
     assert after.map_score < before.map_score and (after.grid <= before.grid + 1e-6).all()
     assert after.threshold == before.threshold, "calibration is of the references, not suppressed"
 

@@ -48,7 +48,8 @@ def test_a_damaged_file_is_named(tmp_path, content):
         NormalityStore(path).read()
 
 
-@pytest.mark.parametrize("text, seen", [("thin dark lines along the border are normal", "thin dark lines along the border"),
+@pytest.mark.parametrize("text, seen", [("thin dark lines along the border are normal",
+                                         "thin dark lines along the border"),
                                         ("A thread on the carpet is acceptable here.", "a thread on the carpet"),
                                         ("dust: ok", "dust"), ("UV marks are fine", "UV marks"),
                                         ("scratches", "scratches")])

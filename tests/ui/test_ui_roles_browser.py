@@ -1,5 +1,6 @@
 """Roles: a login is an operator or an engineer. In headless Chromium an operator sees no accept-as-normal,
-no "Acceptable here?" and no rule editing; over the API (what a hand-made request would do) the server refuses them anyway.
+no "Acceptable here?" and no rule editing; over the API (what a hand-made request would do) the server refuses
+them anyway.
 An engineer sees and may use both; without logins the one local user is an engineer. History: an
 operator login sees its own inspections (with thumbnails), not another login's."""
 
