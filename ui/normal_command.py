@@ -30,7 +30,7 @@ def normal():
 @click.option("--class", "class_name", required=True, help="The product class it applies to.")
 @click.pass_obj
 def add_normality(obj, text, class_name):
-    """Add TEXT (e.g. "thin dark lines along the border are normal") as a normality of the class."""
+    """Add TEXT as a normality of the class ("thin dark lines along the border are normal")."""
     change = obj.inspector.normalities.add(text, class_name, operator_name())
     click.echo(change.summary())
     click.echo(f"phrases: {'; '.join(change.normality.phrases)}")
