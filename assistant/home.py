@@ -9,6 +9,7 @@
     HOME/calibration.json  per-class thresholds
     HOME/calibration_targets.json  per-class overkill targets set by an engineer
     HOME/rules/            rules added by operators (YAML), next to the shipped ones
+    HOME/normalities.json  normalities added by text (`retrieval/normality_store.py`)
     HOME/runs/             the run log (JSONL) and HOME/runs/images/ (inspected images by sha256)
 
 With a Chroma server (`retrieval.store.host`) the store is on the server and every file above but the
@@ -118,6 +119,10 @@ class Home:
     @property
     def rules(self) -> Path:
         return self._blobs / "rules"
+
+    @property
+    def normalities(self) -> Path:
+        return self._blobs / "normalities.json"
 
     @property
     def calibration_scores(self) -> Path:

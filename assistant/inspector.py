@@ -117,21 +117,23 @@ class Inspector:
     def history(self):
         """Past inspections, their turns, feedback and owners, read from the run log."""
         from assistant.records.inspection_history import InspectionHistory
-
         return InspectionHistory(self.log)
 
     @property
     def rule_book(self):
         """Operator rules: list, add, edit, delete (HOME/rules/local.yaml and the rule store)."""
         from assistant.records.rule_book import RuleBook
-
         return RuleBook(self.workspace)
+
+    @property
+    def normalities(self):          # normalities added by text (NAND): add, list, remove; logged (records/)
+        from assistant.records.normality_book import NormalityBook
+        return NormalityBook(self.workspace, self.log)
 
     @property
     def references(self):
         """The normal references: ingest, rebuild, accept-as-normal, calibration per class."""
         from assistant.records.reference_library import ReferenceLibrary
-
         return ReferenceLibrary(self.workspace, self.scorer, self.thresholds)
 
     @property
@@ -265,7 +267,6 @@ class Inspector:
     def focus_crop(self, inspection: Inspection):
         """-> (box, crop): the region "look closer" asks about, zoomed as the model is shown it."""
         from assistant.reasoning.conversation import zoom_region
-
         box = inspection.evidence.focus_box
         return box, zoom_region(inspection.evidence.query.image, tuple(box))
 
@@ -282,18 +283,18 @@ class Inspector:
                                           None if options is None else options.to_dict())
 
     def evaluate(self, dataset_root: Path, layout: str, out_dir: Path, strategies=(), classes: str | None = None,
-                 limit: int | None = None, seed: int = 0):
+                 limit: int | None = None, seed: int = 0, add_normal: str | None = None):
         """This configuration (and model) on a labelled dataset, in an eval-private home under `out_dir`
-        -> `EvalOutcome` (metrics.json written; the report is the front end's)."""
+        -> `EvalOutcome` (metrics.json written; the report is the front end's); `add_normal`: the NAND
+        protocol instead (that defect group re-labelled normal by text) -> `NandOutcome`."""
         from assistant.evaluation.dataset import load_dataset
         from assistant.evaluation.harness import run_evaluation
-
         data = load_dataset(dataset_root, layout, classes, seed=seed)
         return run_evaluation(data, out_dir, self.config, strategies, limit=limit, seed=seed, backend=self._backend,
-                              inspector_for=lambda home, backend: Inspector(self.config, home, backend=backend))
+                              inspector_for=lambda home, backend: Inspector(self.config, home, backend=backend),
+                              add_normal=add_normal)
 
     def demo_parts(self, source: str = "all", n_references: int = 120):
         """-> (references [(class, path)], cases [DemoCase], notices) of the demo (`demo/`)."""
         from assistant.demo.demo_parts import demo_parts
-
         return demo_parts(source, n_references, self.home.root / "demo")

@@ -82,6 +82,12 @@ def _operator_controls() -> SimpleNamespace:
             ui.confirm = gr.Button("Yes, add to references", variant="primary", size="sm", elem_id="accept-yes")
             ui.cancel = gr.Button("Cancel", size="sm", elem_id="accept-no")
         ui.accept_status = gr.Markdown(elem_id="accept-status")
+        with gr.Row(elem_id="normality") as ui.normality_row:
+            ui.normality_text = gr.Textbox(label="Acceptable here? What looks like a defect but is normal",
+                                           placeholder="thin dark lines along the border are normal", lines=1,
+                                           scale=4, elem_id="normality-text")
+            ui.acceptable = gr.Button("Acceptable here", size="sm", scale=1, elem_id="acceptable")
+        ui.normality_status = gr.Markdown(elem_id="normality-status")
         ui.report = gr.File(label="Report (HTML, images embedded)", interactive=False, visible=False,
                             elem_id="report-file")
     return ui
@@ -170,8 +176,8 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
 
 def _wire_controls(who: Roles, actions: OperatorActions, ops, rules_ui, state, loaded, events: list) -> None:
     """What a login's role allows is set on load; the operator actions follow whether there is an inspection."""
-    loaded.then(who.controls, None, [ops.accept, rules_ui.form, rules_ui.save, rules_ui.delete, rules_ui.read_only],
-                api_visibility="private")
+    loaded.then(who.controls, None, [ops.accept, ops.normality_row, rules_ui.form, rules_ui.save, rules_ui.delete,
+                                     rules_ui.read_only], api_visibility="private")
     for event in (loaded, *events):
         event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
                                                  ops.label, ops.comment, ops.report], api_visibility="private")
@@ -209,6 +215,7 @@ def _wire_operator(actions: OperatorActions, ui, state, class_pick, overlay_styl
     ui.accept.click(actions.request_accept, state, [ui.confirm_row, ui.accept_status])
     ui.confirm.click(queue.serial(actions.confirm_accept), state, [ui.confirm_row, ui.accept_status, class_pick])
     ui.cancel.click(actions.cancel_accept, None, [ui.confirm_row, ui.accept_status])
+    ui.acceptable.click(queue.serial(actions.acceptable_here), [ui.normality_text, state], ui.normality_status)
     ui.export.click(actions.export_report, [state, overlay_style], [ui.report, ui.feedback_status]).then(
         lambda report: gr.update(visible=bool(report)), ui.report, ui.report, api_visibility="private")
 

@@ -62,11 +62,13 @@ def _register() -> None:
     from ui.ingest_command import ingest
     from ui.inspect_command import inspect
     from ui.models_command import models
+    from ui.normal_command import normal
     from ui.rules_command import rules
     from ui.serve_command import serve
     from ui.store_command import store
 
-    for command in (ingest, rules, inspect, evaluate, serve, demo, models, doctor, history, calibration, store):
+    for command in (ingest, rules, normal, inspect, evaluate, serve, demo, models, doctor, history, calibration,
+                    store):
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -23,8 +23,11 @@ STRATEGY_HELP = ("vision_only, naive, class, rules, reference, rules_reference, 
 @click.option("--limit", type=click.IntRange(min=1), help="At most N test images per class (stratified).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the folder layout's reference/test split and of --limit's pick.")
+@click.option("--add-normal", "add_normal", metavar="GROUP",
+              help="NAND protocol: re-label defect group GROUP (test/GROUP/) normal, add its normality by text, "
+                   "report AUROC before/after and each other group's (OUT/nand.json).")
 @click.pass_obj
-def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, seed):
+def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, seed, add_normal):
     """Evaluate on DATASET: references from the training normals only, metrics per class, a report.
 
     Re-running with the same --out continues an interrupted run (results are cached per image,
@@ -33,7 +36,11 @@ def evaluate(obj, dataset, layout, out_dir, strategies, classes, model, limit, s
 
     if model:
         obj.use_model(model)
-    outcome = obj.inspector.evaluate(dataset, layout, out_dir, strategies, classes, limit=limit, seed=seed)
+    outcome = obj.inspector.evaluate(dataset, layout, out_dir, strategies, classes, limit=limit, seed=seed,
+                                     add_normal=add_normal)
+    if add_normal:
+        click.echo("\n".join([f"wrote {outcome.path}", *outcome.summary_lines()]))
+        return
     md, page = write_report(outcome.document, out_dir, curves=outcome.curves, worst=outcome.worst,
                             notes=outcome.notes)
     click.echo(summary(outcome, md, page))

@@ -1,5 +1,6 @@
 """What the operator does with a finished inspection: rate it (with a correction), accept the image as
-normal (after an explicit confirmation), export it as a self-contained HTML report.
+normal (after an explicit confirmation), say by text what is acceptable here (a normality), export it as a
+self-contained HTML report.
 
 The buttons are live only while the session has an inspection (`availability`), and every handler checks
 again on the server. An inspection has one standing feedback: the latest one given, which the status
@@ -127,6 +128,22 @@ class OperatorActions:
 
     def cancel_accept(self):
         return gr.update(visible=False), "Nothing was added."
+
+    @in_line(lambda message: message)
+    def acceptable_here(self, text, state, request: gr.Request = None) -> str:
+        """"Acceptable here?" (engineers only): the typed appearance becomes a normality of the inspection's
+        class (it suppresses the map where the class's text space sees it; an accepted-noise rule too), and the
+        image is scored again: the status line shows its anomaly score before and after."""
+        self.roles.require_engineer(request, "add a normality")
+        inspection = self._inspection(state, locked=True)
+        evidence = inspection.evidence
+        who = getattr(request, "username", None) or "local engineer"
+        change = self.inspector.normalities.add(text, evidence.class_name, who)
+        rescored = self.inspector.gather(evidence.query, evidence.class_name, inspection.question)
+        return (f"Added normality `{change.normality.id}` to **{literal(evidence.class_name)}**: "
+                f"{literal(change.normality.text)}. Anomaly score of this image: {evidence.anomaly_score:.3f} -> "
+                f"{rescored.anomaly_score:.3f} (↻ Regenerate gives the new verdict; `normalcy normal remove "
+                f"{change.normality.id}` undoes it).")
 
     @in_line(lambda message: (gr.skip(), message))
     def export_report(self, state, overlay_style=None):

@@ -1,5 +1,6 @@
 """Who may change what the app knows. A login carries a role: "operator" (inspect, ask, give feedback,
-export) or "engineer" (also accept an image as normal and edit rules, which shape every later verdict).
+export) or "engineer" (also accept an image as normal, add a normality by text and edit rules, which shape
+every later verdict).
 Without logins the app is one local user on loopback, an engineer. The handlers check the role of the
 request themselves (`require_engineer`), so a hidden button is not the only guard."""
 
@@ -10,6 +11,7 @@ import gradio as gr
 from ui.operator_errors import Refused
 
 DEFAULT_ROLE = "operator"          # a login written without a role (see serve_command.parse_logins)
+ENGINEER_CONTROLS = 5              # accept-as-normal, "Acceptable here?", the rule form, save, delete
 
 
 class Roles:
@@ -31,6 +33,6 @@ class Roles:
 
     def controls(self, request: gr.Request = None):
         """Page load: what an operator may not use is hidden (the handlers refuse it anyway): accept-as-normal,
-        the rule form and its buttons; the read-only note shows instead."""
+        "Acceptable here?", the rule form and its buttons; the read-only note shows instead."""
         engineer = self.of(request) == "engineer"
-        return (*(gr.update(visible=engineer) for _ in range(4)), gr.update(visible=not engineer))
+        return (*(gr.update(visible=engineer) for _ in range(ENGINEER_CONTROLS)), gr.update(visible=not engineer))

@@ -172,10 +172,17 @@ class Evaluation:
 
 
 def run_evaluation(dataset, out_dir, config, strategies=(), *, inspector_for, limit: int | None = None,
-                   seed: int = 0, backend=None) -> EvalOutcome:
+                   seed: int = 0, backend=None, add_normal: str | None = None) -> EvalOutcome:
     """Evaluate `dataset` (assistant.evaluation.dataset.Dataset) into `out_dir` with the requested strategies
     (names, "all", or none: see assistant.evaluation.plan); `backend` replaces the configured model;
-    inspector_for(home, backend) builds the Inspector of `config` over the eval-private home."""
+    inspector_for(home, backend) builds the Inspector of `config` over the eval-private home. add_normal:
+    run the NAND protocol with that defect group instead (`normality_protocol`) -> its `NandOutcome`."""
+    if add_normal:
+        from assistant.evaluation.normality_protocol import run_protocol
+
+        if strategies or limit:
+            raise BadInput("--add-normal scores the evidence of every test image; leave out --strategy and --limit")
+        return run_protocol(dataset, out_dir, add_normal, inspector_for=inspector_for, backend=backend)
     has_model = backend is not None or bool(config.vlm.model)
     plan = resolve_strategies(strategies, has_model, config.vlm.strategy)
     return Evaluation(dataset, out_dir, config, plan, inspector_for=inspector_for, limit=limit, seed=seed,

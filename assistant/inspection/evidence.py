@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from assistant.inspection.inputs import LoadedImage
+from assistant.inspection.normality_evidence import suppressed
 from assistant.inspection.out_of_distribution import OutOfDistribution, check
 from assistant.inspection.text_map import fuse
 from retrieval import anomaly_map
@@ -137,12 +138,13 @@ class EvidenceGatherer:
             flipped = self.scorer.flip_image(class_name, query.image)
             few_shot = self.scorer.score_grid(features[0], references, flipped)
             maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.threshold)
-            score = anomaly_map.image_score(maps.grid, cfg.map.top_fraction)
+            grid = suppressed(self.ws, query.image, class_name, maps.grid)     # NAND: on the map the verdict rests on
+            score = anomaly_map.image_score(grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):
                 raise CorruptState(f"the anomaly score of {query.path or 'the image'} came out as {score!r} over "
                                    f"threshold {calibration.threshold!r}, not a finite number; {DOCTOR_HINT}")
             rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
             outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
-            return Evidence(query, class_name, references, rules, maps.grid, score, calibration, self.scorer.copies,
+            return Evidence(query, class_name, references, rules, grid, score, calibration, self.scorer.copies,
                             outside, scale_of(self.ws.config, class_name, query),
                             None if maps.text is None else few_shot, maps.text, maps.space)

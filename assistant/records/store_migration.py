@@ -9,8 +9,8 @@ refusal is one line, exit 2). Then, holding the home's store lock and the shared
 2. every class collection and the rules are staged on the server and then committed
    (`retrieval.store_copy`): a failure while staging leaves the server's store as it was;
 3. calibration (thresholds of classes new on the server, re-sealed for their server collection; engineers'
-   overkill targets; the model's calibration) and the operator rule files are merged into the shared
-   folder's — entries already there win — and the shared generation moves, so every line reopens its client.
+   overkill targets; the model's calibration), the operator rule files and the normalities added by text
+   are merged into the shared folder's — entries already there win — and the shared generation moves, so every line reopens its client.
 
 Running it twice gives the same server and shared folder (nothing is added the second time). The home's
 embedded store is left as it was: point the home's config at the server afterwards.
@@ -27,6 +27,7 @@ from retrieval.atomic_file import write_bytes, write_text
 from retrieval.calibration import Calibration
 from retrieval.config import StoreConfig
 from retrieval.errors import BadInput, EmptyStore, NormalcyError
+from retrieval.normality_store import NormalityStore
 from retrieval.store_lock import StoreLock
 
 
@@ -86,6 +87,7 @@ def migrate(workspace, to: str, shared: str | Path | None, progress=None) -> Mig
         new_classes = _move_collections(collections, server, report, progress)
         report.calibrated = merge_calibration(source, target, new_classes, server)
         merge_rules(source, target)
+        merge_normalities(source, target)
         lock.changed()
     return report
 
@@ -173,6 +175,16 @@ def merge_rules(source: Home, target: Home) -> None:
         mine = [rule for rule in load_rules_file(path) if rule.id not in known]
         if mine:
             save_rules_file(shared, theirs + mine)
+
+
+def merge_normalities(source: Home, target: Home) -> None:
+    """The home's normalities added by text join the shared folder's (an id already there wins), each as a
+    new version there, in their order here."""
+    shared = NormalityStore(target.normalities)
+    known = {n.id for n in shared.read()[1]}
+    for normality in NormalityStore(source.normalities).read()[1]:
+        if normality.id not in known:
+            shared.add(replace(normality, version=shared.next_version()))
 
 
 def _json(path: Path) -> dict:

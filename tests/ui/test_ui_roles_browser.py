@@ -1,5 +1,6 @@
-"""Roles: a login is an operator or an engineer. In headless Chromium an operator sees no accept-as-normal
-and no rule editing; over the API (what a hand-made request would do) the server refuses them anyway.
+"""Roles: a login is an operator or an engineer. In headless Chromium an operator sees no accept-as-normal,
+no "Acceptable here?" and no rule editing; over the API (what a hand-made request would do) the server refuses
+them anyway.
 An engineer sees and may use both; without logins the one local user is an engineer. History: an
 operator login sees its own inspections (with thumbnails), not another login's."""
 
@@ -50,6 +51,7 @@ def test_an_operator_cannot_accept_or_edit_rules_even_over_the_api(browser, serv
     context, page = _sign_in(browser, served_with_logins, "olga")
     expect(page.locator("#thumbs-up")).to_be_visible()
     expect(page.locator("#accept")).to_be_hidden()
+    expect(page.locator("#normality")).to_be_hidden()
     page.get_by_role("tab", name="Rules").click()
     expect(page.locator("#rules-table")).to_contain_text("shipped (read-only)")
     expect(page.locator("#rule-save")).to_be_hidden()
@@ -76,6 +78,7 @@ def test_an_operator_cannot_accept_or_edit_rules_even_over_the_api(browser, serv
 def test_an_engineer_sees_accept_and_rule_editing(browser, served_with_logins, served_app, screenshots):
     context, page = _sign_in(browser, served_with_logins, "emil")
     expect(page.locator("#accept")).to_be_visible()
+    expect(page.locator("#normality")).to_be_visible()
     page.get_by_role("tab", name="Rules").click()
     expect(page.locator("#rule-save")).to_be_visible()
     context.close()
