@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import assistant.inspection.clad_provider  # noqa: F401  (registers the "clad" provider)
 from assistant.inspection.class_texts import state_texts
 from assistant.inspection.text_spaces import text_space_for
 from retrieval import anomaly_map

@@ -35,4 +35,5 @@ def text_space_for(workspace, class_name: str):
     return PROVIDERS[name](workspace, class_name)
 
 
-from assistant.inspection import clip_provider  # noqa: E402,F401  registers "clip" (after `provider` exists)
+# the providers register themselves by name; imported after `provider` exists
+from assistant.inspection import clad_provider, clip_provider  # noqa: E402,F401
