@@ -9,13 +9,22 @@ leave a margin for other BLAS builds, not for a broken recipe (chance is 0.5).
 import numpy as np
 import pytest
 import torch
-from conftest import brick_tiles
 from PIL import Image
 
 from retrieval import anomaly_map
 from retrieval.text_space import clad, synthetic
 from retrieval.text_space.clad_store import HeadStore, provenance_digest
 from retrieval.text_space.space import state_map
+
+def brick_tiles(size: int = 96):
+    """scikit-image's brick photo cut into tiles (as tests/conftest.py's; importing that one by name picks
+    tests/ui/conftest.py when it is collected first)."""
+    import skimage.data
+
+    from assistant.demo.synthetic_defect import tiles
+
+    return tiles(skimage.data.brick(), size)
+
 
 NORMAL = ["a photo of a flawless brick", "a photo of a normal brick", "a brick without defects"]
 ABNORMAL = ["a photo of a damaged brick", "a brick with a scratch", "a brick with a stain"]
