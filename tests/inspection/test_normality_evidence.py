@@ -78,9 +78,11 @@ def test_removing_a_normality_restores_the_scores_exactly(nand, defect, texture_
     assert not {first.id, second.id} & {r.id for r in nand.rule_book.list("brick")}
 
 
-def test_a_class_without_normalities_never_builds_a_text_space(nand, defect, spaces):
-    nand.gather(defect, "brick")
-    assert spaces == {}
+def test_a_class_without_normalities_is_not_suppressed(nand, defect):
+    """The text map is shown beside the few-shot map (weight 0), and nothing is suppressed."""
+    evidence = nand.gather(defect, "brick")
+    assert evidence.text_grid is not None and nand.config.retrieval.text_map.weight == 0
+    assert np.array_equal(evidence.grid, evidence.few_shot_grid)
 
 
 def test_each_normality_is_an_accepted_noise_rule_and_its_history_is_logged(nand):

@@ -3,26 +3,17 @@
 config is one line and exit 2; ingest + inspect with the backbone run without trying the network."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_runner import run_guarded_cli
 from tiny_encoder_factory import build_dinov2
 
-GUARD = Path(__file__).resolve().parent.parent / "network_guard.py"
 
 
 @pytest.fixture(scope="module")
 def dino(tmp_path_factory):
     return build_dinov2(tmp_path_factory.mktemp("cli_dino") / "dinov2-tiny")
 
-
-def _cli(log, *args):
-    done = subprocess.run([sys.executable, str(GUARD), str(log), "ui.cli:main", *args],
-                          capture_output=True, text=True, timeout=300)
-    assert not log.exists(), f"network attempts: {log.read_text()}"
-    return done
 
 
 def _config(tmp_path, **encoder) -> str:
@@ -32,12 +23,12 @@ def _config(tmp_path, **encoder) -> str:
 
 
 def test_models_check_says_what_the_backbone_folder_is(dino, tmp_path):
-    done = _cli(tmp_path / "net.log", "models", "check", str(dino))
+    done = run_guarded_cli(tmp_path / "net.log", "models", "check", str(dino))
     assert done.returncode == 0, done.stderr
     assert "DINOv2 (dinov2)" in done.stdout and "patch 14 -> patch grid 16x16" in done.stdout
     assert "block -1 (32) = 32 dims per patch" in done.stdout and "loads" in done.stdout
     config = _config(tmp_path, path=str(dino), layers=[-4, -1], image_size=448, pooling="cls")
-    done = _cli(tmp_path / "net.log", "--config", config, "models", "check", str(dino), "--json")
+    done = run_guarded_cli(tmp_path / "net.log", "--config", config, "models", "check", str(dino), "--json")
     report = json.loads(done.stdout)
     assert report["grid"] == [32, 32] and report["layer_channels"] == [32, 32] and report["feature_dim"] == 64
     assert report["embedding_dim"] == 32 and report["encoder_id"].startswith("transformers:dinov2@")
@@ -57,9 +48,9 @@ def test_a_broken_backbone_folder_is_one_line_and_exit_2(dino, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(dino, broken)
     (broken / "model.safetensors").write_bytes((dino / "model.safetensors").read_bytes()[:300])
-    _one_error_line(_cli(tmp_path / "net.log", "models", "check", str(broken)), str(broken), "does not load")
+    _one_error_line(run_guarded_cli(tmp_path / "net.log", "models", "check", str(broken)), str(broken), "does not load")
     (broken / "model.safetensors").unlink()
-    _one_error_line(_cli(tmp_path / "net.log", "models", "check", str(broken)), "no weights")
+    _one_error_line(run_guarded_cli(tmp_path / "net.log", "models", "check", str(broken)), "no weights")
 
 
 @pytest.mark.parametrize("encoder, words", [
@@ -69,7 +60,7 @@ def test_a_broken_backbone_folder_is_one_line_and_exit_2(dino, tmp_path):
 ])
 def test_a_bad_encoder_config_is_one_line_and_exit_2(dino, tmp_path, texture_set, encoder, words):
     config = _config(tmp_path, **{key: str(dino) if value == "DINO" else value for key, value in encoder.items()})
-    done = _cli(tmp_path / "net.log", "--home", str(tmp_path / "home"), "--config", config,
+    done = run_guarded_cli(tmp_path / "net.log", "--home", str(tmp_path / "home"), "--config", config,
                 "ingest", str(texture_set / "train"), "--class", "brick")
     _one_error_line(done, *words)
 
@@ -77,11 +68,11 @@ def test_a_bad_encoder_config_is_one_line_and_exit_2(dino, tmp_path, texture_set
 def test_ingest_and_inspect_with_a_dino_backbone_never_try_the_network(dino, tmp_path, texture_set):
     config = _config(tmp_path, path=str(dino), layers=[-4, -1], pooling="cls")
     home = str(tmp_path / "home")
-    done = _cli(tmp_path / "net.log", "--home", home, "--config", config, "ingest", str(texture_set / "train"),
+    done = run_guarded_cli(tmp_path / "net.log", "--home", home, "--config", config, "ingest", str(texture_set / "train"),
                 "--class", "brick")
     assert done.returncode == 0, done.stderr
     image = sorted((texture_set / "test" / "defect").glob("*.png"))[0]
-    done = _cli(tmp_path / "net.log", "--home", home, "--config", config, "inspect", str(image), "--class", "brick",
+    done = run_guarded_cli(tmp_path / "net.log", "--home", home, "--config", config, "inspect", str(image), "--class", "brick",
                 "--json")
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
