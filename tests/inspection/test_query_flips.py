@@ -75,12 +75,14 @@ def test_scores_made_another_way_are_not_reused(home_copy):
 
 def test_flips_need_matching_anywhere():
     with pytest.raises(ConfigError, match="classes.brick.flips"):
-        from_dict(NormalcyConfig, {"retrieval": {"map": {"window": 2}, "features": {"coreset": 1.0}}, "classes": {"brick": {"flips": True}}})
+        from_dict(NormalcyConfig, {"retrieval": {"map": {"window": 2}, "features": {"coreset": 1.0}},
+                                   "classes": {"brick": {"flips": True}}})
 
 
 def test_flips_with_a_position_window_is_one_line_and_exit_2(ready_home, texture_set, tmp_path):
     config = tmp_path / "flips.yaml"
-    config.write_text("retrieval:\n  map:\n    window: 2\n  features:\n    coreset: 1.0\nclasses:\n  brick:\n    flips: true\n")
+    config.write_text("retrieval:\n  map:\n    window: 2\n  features:\n    coreset: 1.0\n"
+                      "classes:\n  brick:\n    flips: true\n")
     good = sorted((texture_set / "test" / "good").glob("*.png"))[0]
     done = run_cli("--home", str(ready_home.root), "--config", str(config), "inspect", str(good), "--class", "brick")
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -103,10 +105,13 @@ def test_a_class_coreset_keeps_its_own_feature_files(home_copy, texture_set):
     folder of that encoding; the calibration says so; a window that needs whole grids is refused."""
     config = from_dict(NormalcyConfig, {"classes": {"brick": {"coreset": 0.5}}})
     inspector = Inspector(config, Home(home_copy))
-    reference = inspector.workspace.references.nearest("brick", inspector.scorer.featurize(
-        [inspector.load(sorted((texture_set / "train").glob("*.png"))[0]).image])[1][0], 1)[0]
+    first = sorted((texture_set / "train").glob("*.png"))[0]
+    features, embeddings = inspector.scorer.featurize([inspector.load(first).image])
+    reference = inspector.workspace.references.nearest("brick", embeddings[0], 1)[0]
+    cells = features.shape[-2] * features.shape[-1]
     default = Inspector(NormalcyConfig(), Home(home_copy)).scorer.stored(reference)
-    assert inspector.scorer.stored(reference).bank.shape[0] == 2 * default.bank.shape[0]
+    assert default.bank.shape[0] == round(cells * NormalcyConfig().retrieval.features.coreset)
+    assert inspector.scorer.stored(reference).bank.shape[0] == round(cells * 0.5)
     assert inspector.workspace.features_for("brick").path(reference.sha256).is_file()
     assert "-core0.5|" in inspector.thresholds.current("brick").settings
     with pytest.raises(ConfigError, match="classes.brick.coreset"):
