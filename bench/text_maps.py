@@ -4,6 +4,8 @@
     PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb [--limit 60] [--references 48]
                                                        [--weights 0.1,0.25,0.5] [--sets brick,grass]
                                                        [--temperature 0.07] [--threads 1]
+    PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb --nand [--group stain] [--weights 0,0.1]
+                                                       [--temperature 1.0] [--threads 1]
 
 Per set (ELPV mono / poly: image labels only; the textures: masks too) a fresh home is ingested with (an
 even spread of at most --references of) its train/good images, the class's CLAD heads are trained
@@ -14,6 +16,11 @@ test image (at most --limit of each ELPV kind) is gathered once. From that one e
 of the class; the time the text map adds to one inspection (the text-map step, timed inside the gather:
 median and p90). Say the machine's load (`uptime`) beside the timings: on a loaded 2-core machine
 torch's default two threads contend (the encoder alone went 29 ms -> 1.6 s), --threads 1 avoids that.
+
+--nand: the NAND protocol on DATA/textures (MVTec layout), through the harness's own code path
+(`normalcy eval DATA/textures --add-normal GROUP`, assistant/evaluation/normality_protocol.py): GROUP (stain)
+re-labelled normal, "a GROUP is acceptable" added per class; per class and mean, AUROC before -> after on
+the re-labelled task and on each other group (vs the good images), once per fusion weight in --weights.
 """
 
 from __future__ import annotations
@@ -29,18 +36,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.evaluation.metrics import auroc  # noqa: E402
+from assistant.home import Home  # noqa: E402
 from bench import map_data  # noqa: E402
 
 
-def inspector_for(home: Path, temperature: float):
+def inspector_for(home, temperature: float, weight: float = 0.0):
+    """An Inspector over `home` (a Home) with the CLAD text map at `temperature`, fused at `weight`."""
     from assistant.config import NormalcyConfig
-    from assistant.home import Home
     from assistant.inspector import Inspector
     from retrieval.config import RetrievalConfig, TextMapConfig
 
-    text_map = TextMapConfig(provider="clad", weight=0.0, temperature=temperature)
+    text_map = TextMapConfig(provider="clad", weight=weight, temperature=temperature)
     config = NormalcyConfig(retrieval=RetrievalConfig(text_map=text_map))
-    return Inspector(config, Home(home))
+    return Inspector(config, home)
 
 
 def timed_text_maps(spent: list[float]):
@@ -104,6 +112,35 @@ def row(dataset, maps, weights, top: float) -> list[str]:
     return cells
 
 
+def _cells(result: dict) -> list[str]:
+    """"before -> after (+change)" of the re-labelled task, then of each other group."""
+    def cell(pair):
+        return f"{pair['before']:.4f} -> {pair['after']:.4f} ({100 * (pair['after'] - pair['before']):+.1f})"
+    return [cell(result["relabelled"]), *(cell(pair) for _, pair in sorted(result["others"].items()))]
+
+
+def nand(data: Path, group: str, weights: list[float], temperature: float) -> int:
+    """The NAND protocol's table (see the module docstring), one block per fusion weight."""
+    from assistant.evaluation.dataset import load_dataset
+    from assistant.evaluation.normality_protocol import run_protocol
+
+    dataset = load_dataset(data / "textures", "mvtec")
+    for weight in weights:
+        with tempfile.TemporaryDirectory(prefix="text_maps-nand-") as out:
+            start = time.perf_counter()
+            document = run_protocol(dataset, Path(out), group, inspector_for=lambda home, _backend:
+                                    inspector_for(home, temperature, weight)).document
+            seconds = time.perf_counter() - start
+        others = sorted(document["mean"]["others"])
+        header = ["class", f"{group} re-labelled", *[f"{g} vs good" for g in others]]
+        print(f"\nNAND, weight {weight:g}, temperature {temperature:g}, {document['normality']!r}, {seconds:.0f} s\n"
+              + " | ".join(header) + "\n" + " | ".join("---" for _ in header))
+        for name, result in [*document["classes"].items(), ("mean", document["mean"])]:
+            print(" | ".join([name, *_cells(result)]), flush=True)
+    print("cells: AUROC before -> after the normality (change in AUROC points)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
@@ -113,12 +150,16 @@ def main(argv=None) -> int:
     parser.add_argument("--sets", default="", help="comma-separated set names (default: all found)")
     parser.add_argument("--temperature", type=float, default=0.07, help="retrieval.text_map.temperature")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--nand", action="store_true", help="the NAND protocol on DATA/textures instead")
+    parser.add_argument("--group", default="stain", help="--nand: the defect group re-labelled normal")
     args = parser.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",") if w]
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.nand:
+        return nand(args.data, args.group, weights, args.temperature)
     wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
     sets = [d for d in map_data.datasets(args.data, args.limit) if not wanted or d.name in wanted]
     if not sets:
@@ -131,7 +172,7 @@ def main(argv=None) -> int:
     print(" | ".join(header) + "\n" + " | ".join("---" for _ in header))
     for dataset in sets:
         with tempfile.TemporaryDirectory(prefix="text_maps-") as home:
-            inspector = inspector_for(Path(home), args.temperature)
+            inspector = inspector_for(Home(Path(home)), args.temperature)
             top = inspector.config.retrieval.map.top_fraction
             spent.clear()
             seconds, maps = gathered(inspector, dataset, args.references)

@@ -6,7 +6,8 @@ The HTML is self-contained: inline CSS, inline SVG charts drawn here, images as 
 Inputs of `write_report(metrics, out_dir, curves=None, worst=None)`:
 - metrics: the metrics.json object `{"classes": {NAME: {...}}, "mean": {...}, "config": {...}}`, and for a
   prompting ablation optionally `"strategies": {STRATEGY: {"classes": {NAME: {...}}, "mean": {...}}}`
-  (`assistant.evaluation.metrics.metrics_document` builds both).
+  (`assistant.evaluation.metrics.metrics_document` builds both), and with a text map `"text_map"`
+  (`assistant.evaluation.text_map_rows`: {"labels", "classes", "mean", ...}).
 - curves: `{NAME: {"roc": {"fpr": [...], "tpr": [...]}, "pr": {"recall": [...], "precision": [...]}}}`,
   one `assistant.evaluation.metrics.curves(labels, scores)` per class.
 - worst: `assistant.evaluation.metrics.worst_cases(records)`: a list of `{"kind": "false_positive" | "false_negative",
@@ -86,6 +87,21 @@ def ablation_table(metrics: Mapping) -> tuple[list[str], list[list[str]]] | None
     return ["strategy (AUROC / ACC)"] + names + ["mean"], rows
 
 
+def text_map_table(metrics: Mapping) -> tuple[list[str], list[list[str]]] | None:
+    """Sources (few-shot alone, text map alone, fused) × classes, each cell "AUROC / pixel AUROC";
+    None when the evaluation ran without a text map."""
+    block = metrics.get("text_map")
+    if not block:
+        return None
+    names = sorted(block["classes"])
+    rows = []
+    for source, label in block["labels"].items():
+        cells = [block["classes"][c][source] for c in names] + [block["mean"][source]]
+        rows.append([label]
+                    + [f"{_fmt(m.get('auroc'))} / {_fmt(m.get('pixel_auroc'))}" for m in cells])
+    return [f"text map {block['provider']} (AUROC / pixel AUROC)"] + names + ["mean"], rows
+
+
 def worst_table(worst: Sequence[Mapping]) -> tuple[list[str], list[list[str]]]:
     rows = [[w.get("class_name", ""), w.get("kind", "").replace("_", " "), _fmt(w.get("score")),
              w.get("status", ""), str(w.get("path", "")), str(w.get("overlay") or "–")] for w in worst]
@@ -115,6 +131,9 @@ def render_markdown(metrics: Mapping, worst: Sequence[Mapping] | None = None, no
     ablation = ablation_table(metrics)
     if ablation:
         parts += ["## Prompting strategies\n", _md_table(*ablation)]
+    text_maps = text_map_table(metrics)
+    if text_maps:
+        parts += ["## Text map\n", _md_table(*text_maps)]
     if worst:
         parts += ["## Worst false positives and false negatives\n", _md_table(*worst_table(worst))]
     parts += ["## Notes\n"] + [f"- {n}" for n in NOTES]
@@ -227,6 +246,9 @@ def render_html(metrics: Mapping, curves: Mapping | None = None,
     ablation = ablation_table(metrics)
     if ablation:
         parts += ["<h2>Prompting strategies</h2>", _html_table(*ablation)]
+    text_maps = text_map_table(metrics)
+    if text_maps:
+        parts += ["<h2>Text map</h2>", _html_table(*text_maps)]
     if worst:
         parts += ["<h2>Worst false positives and false negatives</h2>", _worst_html(worst)]
     config = json.dumps(metrics.get("config", {}), indent=2, default=str)

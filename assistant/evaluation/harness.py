@@ -7,6 +7,8 @@
    verdict is appended to DIR/results.jsonl at once, so an interrupted run continues where it stopped.
 3. Metrics per class and their mean (assistant.evaluation.metrics), pixel AUROC / AUPRO from the score maps where
    the dataset has masks (assistant.evaluation.kept_maps), worst cases with overlays under DIR/cases/.
+   With a text map configured, the "text_map" block: few-shot alone, text map alone and fused per class, from
+   the same evidence (assistant.evaluation.text_map_rows).
 Rules are retrieved only when a strategy puts them in the prompt (vision-only decisions do not read them).
 """
 
@@ -24,6 +26,7 @@ from assistant.evaluation.plan import VISION_ONLY, EvalPlan, limit_samples, reso
 from assistant.evaluation.reference_home import prepare_references
 from assistant.evaluation.result_cache import ResultCache, config_hash, file_sha256, result_entry, result_key
 from assistant.evaluation.results import EvalResults
+from assistant.evaluation.text_map_rows import SourceCache, text_map_rows
 from assistant.evaluation.worst_cases import save_overlays
 from assistant.home import Home
 from retrieval.atomic_file import write_text
@@ -45,8 +48,10 @@ class EvalOutcome:
     def summary_lines(self) -> list[str]:
         """One human line per strategy: the mean metrics a reader looks at first."""
         from assistant.evaluation.results import summary_lines
+        from assistant.evaluation.text_map_rows import row_lines
 
-        return summary_lines(self.document, self.document["config"]["strategies"])
+        lines = summary_lines(self.document, self.document["config"]["strategies"])
+        return lines + (row_lines(self.document["text_map"]) if "text_map" in self.document else [])
 
 
 class Evaluation:
@@ -60,6 +65,7 @@ class Evaluation:
         self.inspector = inspector_for(Home(self.out / "home"), backend)
         self.cache = ResultCache(self.out / "results.jsonl")
         self.maps = MapCache(self.out / "maps")
+        self.sources = SourceCache(self.out / "maps") if config.retrieval.text_map.provider != "none" else None
         self.hashes: dict[str, dict[str, str]] = {}
         self.map_classes = {c: needs_maps([s for s in self.samples if s.class_name == c]) for c in dataset.classes}
         self.computed = self.reused = 0
@@ -78,8 +84,11 @@ class Evaluation:
         self._evaluate_all(shas)
         results = self._results(shas)
         document = results.document(self.plan.headline, self._config_block(model_id))
+        if self.sources is not None:
+            document["text_map"] = text_map_rows(self.samples, shas, self.sources, evidence_hashes_of(self.hashes),
+                                                 self.config.retrieval.text_map, self.config.retrieval.map.top_fraction)
         metrics_path = self._write_metrics(document)
-        evidence_hashes = {c: h["evidence"] for c, h in self.hashes.items()}
+        evidence_hashes = evidence_hashes_of(self.hashes)
         worst = save_overlays(self._gather, results.worst(self.plan.headline, WORST_PER_CLASS),
                               self.out / "cases", evidence_hashes)
         return EvalOutcome(document, results.curves(self.plan.headline), worst, self.plan.notes,
@@ -119,13 +128,16 @@ class Evaluation:
         todo = [s for s in self.plan.strategies if result_key(sha, name, s, self._hash(name, s)) not in self.cache]
         self.reused += len(self.plan.strategies) - len(todo)
         need_map = self.map_classes[name] and (self.hashes[name]["evidence"], sha) not in self.maps
-        if not todo and not need_map:
+        need_sources = self.sources is not None and (self.hashes[name]["evidence"], sha) not in self.sources
+        if not todo and not need_map and not need_sources:
             return
         evidence = self._gather(sample)
         if evidence.query.sha256 != sha:
             raise BadInput(f"{sample.path} changed while it was being evaluated; re-run the evaluation")
         if need_map:
             self.maps.put(self.hashes[name]["evidence"], sha, evidence)
+        if need_sources:
+            self.sources.put(self.hashes[name]["evidence"], sha, evidence)
         for strategy in todo:
             key = result_key(sha, name, strategy, self._hash(name, strategy))
             self.cache.append(result_entry(key, sample.path, strategy, self._verdict(evidence, strategy)))
@@ -187,6 +199,10 @@ def run_evaluation(dataset, out_dir, config, strategies=(), *, inspector_for, li
     plan = resolve_strategies(strategies, has_model, config.vlm.strategy)
     return Evaluation(dataset, out_dir, config, plan, inspector_for=inspector_for, limit=limit, seed=seed,
                       backend=backend).run()
+
+
+def evidence_hashes_of(hashes: dict) -> dict[str, str]:
+    return {c: h["evidence"] for c, h in hashes.items()}
 
 
 def model_weights_id(backend) -> str:
