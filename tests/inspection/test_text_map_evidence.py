@@ -109,3 +109,20 @@ def test_the_text_map_is_the_abnormal_probability_over_even_odds(trained_home, t
     inspector = clad_inspector(trained_home)
     evidence = inspector.inspect(defect_image(texture_set), "brick", log=False).evidence
     assert evidence.text_grid.min() >= 0 and evidence.text_grid.max() <= 1 / text_map.EVEN_ODDS + 1e-6
+
+
+def test_each_map_is_drawn_and_named_on_its_overlay(trained_home, inspector, texture_set):
+    path = defect_image(texture_set)
+    plain = inspector.inspect(path, "brick", log=False).evidence
+    fused = clad_inspector(trained_home, weight=0.5).inspect(path, "brick", log=False).evidence
+    assert plain.map_caption() == "few-shot map"
+    assert fused.map_caption() == "fused: few-shot + CLAD text map (w=0.5)"
+    assert fused.map_caption("text") == "CLAD text map" and fused.map_caption("few_shot") == "few-shot map"
+    drawn = {which: np.asarray(fused.overlay("heatmap", which)) for which in fused.maps()}
+    query = np.asarray(fused.query.image.convert("RGB"))
+    assert all(d.shape == query.shape and (d[1, 1] == 0).all() for d in drawn.values())   # the black caption
+    below = slice(query.shape[0] // 2, None)                                            # under the caption
+    assert not np.array_equal(drawn["text"][below], drawn["few_shot"][below])
+    assert not np.array_equal(drawn["fused"][below], drawn["few_shot"][below])
+    with pytest.raises(ValueError, match="text"):
+        plain.overlay("all", "text")
