@@ -191,7 +191,7 @@ class Inspector:
     def ask(self, inspection: Inspection, question: str) -> Iterator[str]:
         """A follow-up question, answered as a stream of text deltas, with the images still in context.
         A stream that breaks or is cancelled leaves no trace: neither in the model's history nor in the log."""
-        session, found = inspection.session, follow_up.answer(inspection.evidence, question, self.workspace.rules)
+        session, found = inspection.session, follow_up.answer(inspection.evidence, question, self.workspace)
         if session is None:
             pieces = iter([found.text])
         else:                                       # the model gets the evidence vision-only mode would answer with

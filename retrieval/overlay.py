@@ -13,6 +13,7 @@ STYLES = ("heatmap", "contour", "box", "all")
 _ANCHORS = [(0.0, (20, 30, 140)), (0.3, (30, 140, 230)), (0.5, (250, 220, 40)),
             (0.75, (245, 110, 20)), (1.0, (200, 0, 20))]
 _BOX_COLOUR = (255, 40, 40)
+_CAPTION_INK, _CAPTION_BACK = (255, 255, 255), (0, 0, 0)
 
 
 def colorize(score_map: np.ndarray) -> np.ndarray:
@@ -58,14 +59,46 @@ def box(image, rect: list[int] | None, width: int = 3):
     return out
 
 
-def render(image, score_map: np.ndarray, rect: list[int] | None, style: str = "all"):
-    """One overlay in the requested style ("heatmap", "contour", "box" or "all" of them)."""
+def caption(image, text: str | None):
+    """Write `text` (which map this is) small in the top-left corner, white on black, so the model and the
+    operator both read which map an overlay shows; None writes nothing. The image keeps its size: on a
+    narrow image the words wrap and the letters shrink (to 6 px at least) to fit its width."""
+    from PIL import ImageDraw
+
+    if not text:
+        return image
+    draw = ImageDraw.Draw(image)
+    words, font = _fitted(draw, text, image.width - 4)
+    *_, right, bottom = draw.multiline_textbbox((2, 2), words, font=font)
+    draw.rectangle([0, 0, right + 2, bottom + 2], fill=_CAPTION_BACK)
+    draw.multiline_text((2, 2), words, fill=_CAPTION_INK, font=font)
+    return image
+
+
+def _fitted(draw, text: str, width: int):
+    """(text, font): one line at the image's caption size if it fits in `width`, else wrapped before " + "
+    and " (", shrunk until it fits (or 6 px)."""
+    from PIL import ImageFont
+
+    wrapped = text.replace(" + ", "\n+ ").replace(" (", "\n(")
+    for size in range(max(10, width // 40), 5, -1):
+        font = ImageFont.load_default(size=size)
+        for words in (text, wrapped):
+            if draw.multiline_textbbox((0, 0), words, font=font)[2] <= width:
+                return words, font
+    return wrapped, font
+
+
+def render(image, score_map: np.ndarray, rect: list[int] | None, style: str = "all", title: str | None = None):
+    """One overlay in the requested style ("heatmap", "contour", "box" or "all" of them), captioned `title`."""
     if style not in STYLES:
         raise ValueError(f"overlay style must be one of {STYLES}, got {style!r}")
     if style == "heatmap":
-        return heatmap(image, score_map)
-    if style == "contour":
-        return contour(image, score_map)
-    if style == "box":
-        return box(image, rect)
-    return box(contour(heatmap(image, score_map), score_map), rect)
+        drawn = heatmap(image, score_map)
+    elif style == "contour":
+        drawn = contour(image, score_map)
+    elif style == "box":
+        drawn = box(image, rect)
+    else:
+        drawn = box(contour(heatmap(image, score_map), score_map), rect)
+    return caption(drawn, title)

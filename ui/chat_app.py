@@ -34,6 +34,7 @@ CACHE_SWEEP = (600, 3600)   # every 10 min, Gradio's copies of uploads and shown
 SESSION_IDLE_S = 1800       # a session's state untouched for 30 min is freed (History still reopens it)
 DISPLAY_STYLE = "all"       # the app starts on heatmap + limit contour + box, so the defect region is always drawn
 CHAT_HEIGHT = "clamp(200px, calc(100vh - 470px), 620px)"   # 1280×720: the message box shows without scrolling
+MAP_CHOICES = [("fused", "fused"), ("few-shot", "few_shot"), ("text", "text")]   # `Evidence.maps()`, shown
 SESSIONS = 256              # at most this many sessions kept in memory; the least recently used goes first
 
 
@@ -55,14 +56,17 @@ def browser_secret(home) -> str:
     return path.read_text().strip()
 
 
-def _strategy_controls(defaults: InspectOptions, k: int) -> SimpleNamespace:
+def _strategy_controls(defaults: InspectOptions, k: int, text_map: bool) -> SimpleNamespace:
     ui = SimpleNamespace()
     with gr.Accordion("Strategy", open=False, elem_id="strategy"):
         on = [name for name, flag in zip(SWITCHES, (defaults.class_context, defaults.rules, defaults.overlay)) if flag]
         ui.switches = gr.CheckboxGroup(list(SWITCHES), value=on, label="Evidence given to the model")
         ui.references = gr.Slider(0, k, value=min(defaults.reference_images, k), step=1,
                                   label="Reference images shown to the model")
-        ui.overlay_style = gr.Radio(list(STYLES), value=DISPLAY_STYLE, label="Overlay style")
+        with gr.Row():
+            ui.overlay_style = gr.Radio(list(STYLES), value=DISPLAY_STYLE, label="Overlay style")
+            ui.overlay_map = gr.Radio(MAP_CHOICES, value="fused", label="Map shown", visible=text_map,
+                                      elem_id="overlay-map")
     return ui
 
 
@@ -99,7 +103,9 @@ def _chat_column(inspector) -> SimpleNamespace:
         ui.class_pick = gr.Dropdown(class_choices(inspector), value="auto", label="Product class", scale=2,
                                     elem_id="class-pick")
         ui.class_note = gr.Markdown(elem_id="class-note", container=True)
-    ui.strategy = _strategy_controls(InspectOptions.from_config(inspector.config), inspector.config.retrieval.map.k)
+    config = inspector.config
+    ui.strategy = _strategy_controls(InspectOptions.from_config(config), config.retrieval.map.k,
+                                     config.retrieval.text_map.provider != "none")
     ui.chatbot = gr.Chatbot(height=CHAT_HEIGHT, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
                             placeholder="Upload, drop or paste an image of a part below.")
     ui.error = gr.Markdown(visible=False, elem_id="chat-error", elem_classes=["nc-error"])
@@ -202,11 +208,17 @@ def released_on_close(app: gr.Blocks):
 def _wire_chat(chat: ChatHandlers, left, state, outputs) -> list:
     """-> the events that can start or end an inspection."""
     strategy = [left.strategy.switches, left.strategy.references, left.strategy.overlay_style]
-    left.strategy.overlay_style.change(chat.show_overlay, [left.strategy.overlay_style, state], outputs[5])
+    redraw = [left.strategy.overlay_style, state, left.strategy.overlay_map]
+    left.strategy.overlay_style.change(chat.show_overlay, redraw, outputs[5])
+    left.strategy.overlay_map.input(chat.show_overlay, redraw, outputs[5], api_visibility="private")
     left.look.click(chat.queue.serial(chat.look_closer), state, outputs)
-    return [left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs),
-            left.regenerate.click(chat.queue.serial(chat.regenerate), [state, *strategy], outputs),
-            left.new.click(chat.new_inspection, state, outputs)]
+    events = [left.message.submit(chat.send_message, [left.message, state, left.class_pick, *strategy], outputs),
+              left.regenerate.click(chat.queue.serial(chat.regenerate), [state, *strategy], outputs),
+              left.new.click(chat.new_inspection, state, outputs)]
+    if left.strategy.overlay_map.visible:       # a new panel shows the fused map: redraw the one chosen
+        for event in events[:2]:
+            event.then(chat.show_overlay, redraw, outputs[5], api_visibility="private")
+    return events
 
 
 def _wire_operator(actions: OperatorActions, ui, state, class_pick, overlay_style, queue: InspectorQueue) -> None:

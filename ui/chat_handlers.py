@@ -179,13 +179,16 @@ class ChatHandlers:
         return chat_outputs(state, "", empty_panel(), clear_message=True)
 
     @shown_to_operator
-    def show_overlay(self, overlay_style, state):
-        """Redraw the current inspection's overlay in another style (runs alongside: it takes the Inspector
-        lock only if the inspection has to be reopened)."""
+    def show_overlay(self, overlay_style, state, which="fused"):
+        """Redraw the current inspection's overlay in another style, of another of its maps (`which`: a key
+        of `Evidence.maps()`; one the inspection lacks draws the fused map). Runs alongside: it takes the
+        Inspector lock only if the inspection has to be reopened."""
         inspection = self.inspections.get(state, lock=self.queue.lock)
         if inspection is None:
             return gr.skip()
-        return self.images.publish(for_display(inspection.evidence.overlay(overlay_style or "heatmap")))
+        evidence = inspection.evidence
+        shown = which if which == "few_shot" or (which == "text" and evidence.text_grid is not None) else "fused"
+        return self.images.publish(for_display(evidence.overlay(overlay_style or "heatmap", shown)))
 
     def _current(self, state):
         """The session's inspection (the caller holds the Inspector lock), or an operator error."""

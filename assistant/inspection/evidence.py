@@ -41,6 +41,8 @@ class Evidence:
     few_shot_grid: np.ndarray | None = None  # (h, w) the few-shot map alone, raw (None: `grid` is it)
     text_grid: np.ndarray | None = None      # (h, w) the text map in anomaly-score units (None: no text map)
     text_space: str | None = None            # the id of the patch <-> text space that made it
+    text_provider: str | None = None         # `retrieval.text_map.provider` that made it ("clad", "clip")
+    text_weight: float = 0.0                 # its share in the fused map (`retrieval.text_map.weight`)
 
     @property
     def threshold(self) -> float:
@@ -70,9 +72,30 @@ class Evidence:
             shown["text"] = anomaly_map.upsample(self.text_grid, height, width)
         return shown
 
-    def _box_at(self, level: float) -> list[int] | None:
-        cells = anomaly_map.hot_region(self.grid, level)
-        return None if cells is None else anomaly_map.scale_box(cells, self.grid.shape, self.query.size)
+    def map_caption(self, which: str = "fused") -> str:
+        """Which map an overlay of `maps()[which]` shows, in words: written on the overlay, so the model and
+        the operator both know whether the text map is in it."""
+        if self.text_grid is None or which == "few_shot":
+            return "few-shot map"
+        text = f"{(self.text_provider or 'text').upper()} text map"
+        if which == "text":
+            return text
+        if self.text_weight == 0:
+            return f"few-shot map ({text} not fused, w=0)"
+        return f"fused: few-shot + {text} (w={self.text_weight:g})"
+
+    def _box_at(self, level: float, grid: np.ndarray | None = None) -> list[int] | None:
+        grid = self.grid if grid is None else grid
+        cells = anomaly_map.hot_region(grid, level)
+        return None if cells is None else anomaly_map.scale_box(cells, grid.shape, self.query.size)
+
+    def _map_box(self, which: str) -> list[int] | None:
+        """The box of the region above the decision level on map `which` (the fused one: `defect_box`)."""
+        if which == "text":
+            return self._box_at(1.0, self.text_grid)
+        if which == "few_shot" and self.few_shot_grid is not None:
+            return self._box_at(self.threshold, self.few_shot_grid)
+        return self.defect_box
 
     @property
     def defect_box(self) -> list[int] | None:
@@ -93,10 +116,14 @@ class Evidence:
         width, height = self.query.size
         return int((gx + 0.5) * width / self.grid.shape[1]), int((gy + 0.5) * height / self.grid.shape[0])
 
-    def overlay(self, style: str = "all"):
+    def overlay(self, style: str = "all", which: str = "fused"):
+        """The overlay of map `which` (a key of `maps()`) in `style`, captioned with the map's name."""
         from retrieval.overlay import render
 
-        return render(self.query.image, self.score_map, self.defect_box, style)
+        shown = self.maps()
+        if which not in shown:
+            raise ValueError(f"map must be one of {tuple(shown)}, got {which!r}")
+        return render(self.query.image, shown[which], self._map_box(which), style, self.map_caption(which))
 
     def reference_image(self, reference: Reference):
         """The stored copy of a reference image (RGB PIL)."""
@@ -147,4 +174,5 @@ class EvidenceGatherer:
             outside = check(self.ws, self.thresholds, class_name, embeddings[0], references, calibration)
             return Evidence(query, class_name, references, rules, grid, score, calibration, self.scorer.copies,
                             outside, scale_of(self.ws.config, class_name, query),
-                            None if maps.text is None else few_shot, maps.text, maps.space)
+                            None if maps.text is None else few_shot, maps.text, maps.space,
+                            None if maps.text is None else cfg.text_map.provider, cfg.text_map.weight)

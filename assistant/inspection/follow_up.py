@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.inspection.rule_grounding import rule_regions
 from assistant.verdict import box_words, score_in_words
 
 INTENTS = (("compare", ("compare", "comparison", "reference", "versus", " vs", "differ", "side by side")),
@@ -54,12 +55,14 @@ def crop(image, box, side: int = CROP_SIDE, longest: int | None = None):
     return piece.resize((piece.width * factor, piece.height * factor), Image.Resampling.NEAREST)
 
 
-def answer(evidence, question: str, rule_store) -> FollowUp:
+def answer(evidence, question: str, workspace) -> FollowUp:
+    """The answer to a follow-up from `evidence`; `workspace` gives the rules (and, with a text map, the
+    text space the rules are grounded in)."""
     kind = intent(question)
     if kind == "where":
         return _where(evidence)
     if kind == "rule":
-        return _rules(evidence, question, rule_store)
+        return _rules(evidence, question, workspace)
     if kind == "compare":
         return _compare(evidence)
     return FollowUp("Without a language model I answer from the evidence: ask where the defect is (its box, a "
@@ -91,22 +94,32 @@ def _where(evidence) -> FollowUp:
                     [(f"The part at {place}, enlarged:", crop(evidence.query.image, box, longest=MODEL_LONGEST))])
 
 
-def _rules(evidence, question: str, rule_store) -> FollowUp:
+def _rules(evidence, question: str, workspace) -> FollowUp:
     """Ranked for the question and the region: when a region is over the limit defect rules lead, else
-    normality and accepted variation; within a kind, by similarity to the question."""
+    normality and accepted variation; within a kind, by similarity to the question. With a text space,
+    each rule also says where on the part its text matches best (`rule_regions`)."""
     box, over = region(evidence)
-    ranked = rule_store.for_class(evidence.class_name, question, 6)
+    ranked = workspace.rules.for_class(evidence.class_name, question, 6)
     lead = ("defect",) if over else ("normality", "accepted_noise")
     ranked = sorted(ranked, key=lambda r: (r.rule.kind not in lead, -r.similarity))[:4]
     if not ranked:
         return FollowUp(f"The class {evidence.class_name} has no rules; add them in the Rules tab.")
     place = f"the region {box_words(box, evidence.mm_per_px)}"
+    grounded = rule_regions(workspace, evidence, [item.rule for item in ranked])
     lines = [f"Rules for {place}, most applicable first:"]
     for rank, item in enumerate(ranked, start=1):
         rule = item.rule
         lines.append(f"{rank}. [{rule.id}] ({rule.kind}, {rule.severity}) {rule.text} — why: {_why(rule, over, place)}; "
-                     f"closeness to your question {item.similarity:.2f}.")
+                     f"closeness to your question {item.similarity:.2f}." + _grounded(grounded.get(rule.id), evidence))
     return FollowUp("\n".join(lines))
+
+
+def _grounded(found, evidence) -> str:
+    """Where the rule's text matches the part best, in the text map's space ("" without one)."""
+    if found is None:
+        return ""
+    return (f" Its text matches the part best at {box_words(found.box, evidence.mm_per_px)}; cosine "
+            f"{found.cosine:.2f} in the {(evidence.text_provider or 'text').upper()} text space.")
 
 
 def _why(rule, over: bool, place: str) -> str:

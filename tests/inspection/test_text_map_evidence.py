@@ -109,3 +109,49 @@ def test_the_text_map_is_the_abnormal_probability_over_even_odds(trained_home, t
     inspector = clad_inspector(trained_home)
     evidence = inspector.inspect(defect_image(texture_set), "brick", log=False).evidence
     assert evidence.text_grid.min() >= 0 and evidence.text_grid.max() <= 1 / text_map.EVEN_ODDS + 1e-6
+
+
+def test_each_map_is_drawn_and_named_on_its_overlay(trained_home, inspector, texture_set):
+    path = defect_image(texture_set)
+    plain = inspector.inspect(path, "brick", log=False).evidence
+    fused = clad_inspector(trained_home, weight=0.5).inspect(path, "brick", log=False).evidence
+    assert plain.map_caption() == "few-shot map"
+    assert fused.map_caption() == "fused: few-shot + CLAD text map (w=0.5)"
+    assert fused.map_caption("text") == "CLAD text map" and fused.map_caption("few_shot") == "few-shot map"
+    drawn = {which: np.asarray(fused.overlay("heatmap", which)) for which in fused.maps()}
+    query = np.asarray(fused.query.image.convert("RGB"))
+    assert all(d.shape == query.shape and (d[1, 1] == 0).all() for d in drawn.values())   # the black caption
+    below = slice(query.shape[0] // 2, None)                                            # under the caption
+    assert not np.array_equal(drawn["text"][below], drawn["few_shot"][below])
+    assert not np.array_equal(drawn["fused"][below], drawn["few_shot"][below])
+    with pytest.raises(ValueError, match="text"):
+        plain.overlay("all", "text")
+
+
+def _inside(box, outer) -> bool:
+    return outer[0] <= box[0] and outer[1] <= box[1] and box[2] <= outer[2] and box[3] <= outer[3]
+
+
+def test_rules_are_grounded_where_their_text_matches_the_part(trained_home, inspector, texture_set):
+    from assistant.inspection.rule_grounding import rule_regions
+
+    clad = clad_inspector(trained_home)
+    inspection = clad.inspect(defect_image(texture_set), "brick", log=False)
+    evidence = inspection.evidence
+    rules = [r.rule for r in evidence.rules]
+    regions = rule_regions(clad.workspace, evidence, rules)
+    assert set(regions) == {r.id for r in rules}
+    cell = (evidence.query.size[0] / evidence.grid.shape[1], evidence.query.size[1] / evidence.grid.shape[0])
+    for found in regions.values():                    # one cell of the grid (rounded out to whole pixels)
+        x0, y0, x1, y1 = found.box
+        assert 0 <= x0 < x1 <= evidence.query.size[0] and x1 - x0 <= cell[0] + 2 and y1 - y0 <= cell[1] + 2
+        assert -1 <= found.cosine <= 1
+    kinds = {r.id: r.kind for r in rules}
+    defects = [regions[i].box for i in regions if kinds[i] == "defect"]
+    assert defects and all(_inside(box, evidence.defect_box) for box in defects)     # on the scratch
+    assert not _inside(regions["brick-normality-surface"].box, evidence.defect_box)  # a normal brick face
+    said = "".join(clad.ask(inspection, "which rule applies?"))
+    assert "Its text matches the part best at x " in said and "CLAD text space" in said
+    plain = inspector.inspect(defect_image(texture_set), "brick", log=False)
+    assert rule_regions(inspector.workspace, plain.evidence, rules) == {}
+    assert "matches the part best" not in "".join(inspector.ask(plain, "which rule applies?"))
