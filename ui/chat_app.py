@@ -90,7 +90,7 @@ def _operator_controls() -> SimpleNamespace:
             ui.normality_text = gr.Textbox(label="Acceptable here? What looks like a defect but is normal",
                                            placeholder="thin dark lines along the border are normal", lines=1,
                                            scale=4, elem_id="normality-text")
-            ui.acceptable = gr.Button("Acceptable here", size="sm", scale=1, elem_id="acceptable")
+            ui.acceptable = gr.Button("Acceptable here", size="sm", scale=1, elem_id="acceptable", interactive=False)
         ui.normality_status = gr.Markdown(elem_id="normality-status")
         ui.report = gr.File(label="Report (HTML, images embedded)", interactive=False, visible=False,
                             elem_id="report-file")
@@ -147,7 +147,8 @@ def create_app(inspector, *, work_dir: Path | None = None, roles: dict[str, str]
     new temp folder, which Gradio serves from). roles: each login's (ui/roles.py); none: one local engineer.
     queue: the Inspector lock (shared with the REST API; default a new one)."""
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="normalcy-ui-"))
-    who, queue, inspections = Roles(roles), queue or InspectorQueue(), InspectionCache(inspector, INSPECTIONS)
+    who = Roles(roles, text_map=inspector.config.retrieval.text_map.provider != "none")
+    queue, inspections = queue or InspectorQueue(), InspectionCache(inspector, INSPECTIONS)
     chat, history, editor, actions = _handlers(inspector, work_dir, who, queue, inspections)
     with gr.Blocks(title="Normalcy — inspection chat", analytics_enabled=False, fill_width=True,
                    delete_cache=CACHE_SWEEP) as app:
@@ -185,8 +186,9 @@ def _wire_controls(who: Roles, actions: OperatorActions, ops, rules_ui, state, l
     loaded.then(who.controls, None, [ops.accept, ops.normality_row, rules_ui.form, rules_ui.save, rules_ui.delete,
                                      rules_ui.read_only], api_visibility="private")
     for event in (loaded, *events):
-        event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.feedback_status,
-                                                 ops.label, ops.comment, ops.report], api_visibility="private")
+        event.then(actions.availability, state, [ops.up, ops.down, ops.accept, ops.export, ops.acceptable,
+                                                 ops.feedback_status, ops.label, ops.comment, ops.report],
+                   api_visibility="private")
 
 
 def released_on_close(app: gr.Blocks):

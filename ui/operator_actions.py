@@ -97,7 +97,7 @@ class OperatorActions:
         return (feedback_words(given[-1]["rating"], given[-1].get("label")), given[-1]) if given else None
 
     def availability(self, state):
-        """The action buttons live only with an inspection; the status line shows its standing feedback; when
+        """The action buttons (and "Acceptable here") live only with an inspection; the status line shows its standing feedback; when
         the inspection changes (or ends), the correction, the comment and the last report are cleared."""
         current = getattr(state, "inspection_id", None)
         live = gr.update(interactive=current is not None)
@@ -107,7 +107,7 @@ class OperatorActions:
         if fresh:
             state.actions_for = current
         reset = (NO_LABEL, "", gr.update(value=None, visible=False)) if fresh else (gr.skip(),) * 3
-        return live, live, live, live, status, *reset
+        return live, live, live, live, live, status, *reset
 
     @in_line(lambda message: (gr.update(visible=False), message))
     def request_accept(self, state, request: gr.Request = None):

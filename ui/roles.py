@@ -11,13 +11,14 @@ import gradio as gr
 from ui.operator_errors import Refused
 
 DEFAULT_ROLE = "operator"          # a login written without a role (see serve_command.parse_logins)
-ENGINEER_CONTROLS = 5              # accept-as-normal, "Acceptable here?", the rule form, save, delete
 
 
 class Roles:
-    def __init__(self, by_user: dict[str, str] | None = None):
-        """by_user: each login's role; None or empty: no logins (the single local user is an engineer)."""
+    def __init__(self, by_user: dict[str, str] | None = None, text_map: bool = True):
+        """by_user: each login's role; None or empty: no logins (the single local user is an engineer).
+        text_map: whether a text map is configured ("Acceptable here?" needs one, so it is hidden without)."""
         self.by_user = dict(by_user or {})
+        self.text_map = text_map
 
     def of(self, request) -> str:
         username = getattr(request, "username", None) if request is not None else None
@@ -33,6 +34,8 @@ class Roles:
 
     def controls(self, request: gr.Request = None):
         """Page load: what an operator may not use is hidden (the handlers refuse it anyway): accept-as-normal,
-        "Acceptable here?", the rule form and its buttons; the read-only note shows instead."""
+        "Acceptable here?" (hidden for everyone without a text map), the rule form and its buttons; the
+        read-only note shows instead."""
         engineer = self.of(request) == "engineer"
-        return (*(gr.update(visible=engineer) for _ in range(ENGINEER_CONTROLS)), gr.update(visible=not engineer))
+        shown = (engineer, engineer and self.text_map, engineer, engineer, engineer)
+        return (*(gr.update(visible=v) for v in shown), gr.update(visible=not engineer))

@@ -123,7 +123,8 @@ class Evidence:
         shown = self.maps()
         if which not in shown:
             raise ValueError(f"map must be one of {tuple(shown)}, got {which!r}")
-        return render(self.query.image, shown[which], self._map_box(which), style, self.map_caption(which))
+        title = self.map_caption(which) if self.text_grid is not None else None   # one map: nothing to tell apart
+        return render(self.query.image, shown[which], self._map_box(which), style, title)
 
     def reference_image(self, reference: Reference):
         """The stored copy of a reference image (RGB PIL)."""

@@ -155,3 +155,14 @@ def test_rules_are_grounded_where_their_text_matches_the_part(trained_home, insp
     plain = inspector.inspect(defect_image(texture_set), "brick", log=False)
     assert rule_regions(inspector.workspace, plain.evidence, rules) == {}
     assert "matches the part best" not in "".join(inspector.ask(plain, "which rule applies?"))
+
+
+def test_an_overlay_without_a_text_map_has_no_caption(inspector, texture_set):
+    """One map only: nothing to tell apart, so the overlay is the plain render (no label over the part)."""
+    from retrieval.overlay import render
+
+    defect = sorted((texture_set / "test" / "defect").glob("*.png"))[0]
+    evidence = inspector.gather(inspector.load(defect), "brick")
+    plain = render(evidence.query.image, evidence.score_map, evidence.defect_box, "all")
+    assert evidence.text_grid is None
+    assert np.array_equal(np.asarray(evidence.overlay("all")), np.asarray(plain))

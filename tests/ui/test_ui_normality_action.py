@@ -61,11 +61,13 @@ def test_acceptable_here_in_the_browser(browser, nand_inspector, defect_image, t
     _, url, _ = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
     try:
         context, page = open_page(browser, url)
+        expect(page.locator("#acceptable")).to_be_disabled()            # nothing to call acceptable yet
         page.locator("#message input[type=file]").set_input_files(str(defect_image))
         expect(page.locator("#message img").first).to_be_visible()
         page.locator("#message textarea").press("Enter")
         expect(page.locator("#verdict-card .nc-label")).to_be_visible()
         page.locator("#normality-text textarea").fill(LINES)
+        expect(page.locator("#acceptable")).to_be_enabled(timeout=60_000)
         page.locator("#acceptable").click()
         expect(page.locator("#normality-status")).to_contain_text("Anomaly score of this image", timeout=60_000)
         before, after = map(float, SCORES.search(page.locator("#normality-status").inner_text()).groups())

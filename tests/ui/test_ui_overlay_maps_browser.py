@@ -62,8 +62,10 @@ def test_the_map_selector_redraws_each_map(browser, clad_app, defect_image, scre
 
 
 def test_no_selector_without_a_text_map(browser, served_app):
+    """No text map: no map selector, and no "Acceptable here?" (a normality by text needs a text map)."""
     context, page = open_page(browser, served_app, 1280, 720)
     page.locator("#strategy").get_by_text("Strategy").click()
     expect(page.get_by_label("contour")).to_be_visible()
     expect(page.locator("#overlay-map")).to_be_hidden()
+    expect(page.locator("#normality")).to_be_hidden()
     context.close()
