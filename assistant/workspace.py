@@ -129,10 +129,14 @@ class Workspace:
         encoding = self.config.features_for(class_name)
         if encoding == self.config.retrieval.features:
             return self.features
-        caches = self.__dict__.setdefault("_class_features", {})
-        if encoding.id not in caches:
-            caches[encoding.id] = FeatureCache(self.home.features, self.encoder.id, encoding)
-        return caches[encoding.id]
+        if encoding.id not in self._class_features:
+            self._class_features[encoding.id] = FeatureCache(self.home.features, self.encoder.id, encoding)
+        return self._class_features[encoding.id]
+
+    @cached_property
+    def _class_features(self) -> dict:
+        """Feature caches of class-specific encodings, by encoding id (`features_for`)."""
+        return {}
 
     @cached_property
     def rules(self):

@@ -45,9 +45,9 @@ class ClassThresholds:
 
     def settings(self, class_name: str) -> str:
         """What a class's calibration is computed from besides its references; a change makes it stale."""
-        cfg = self.ws.config.retrieval
+        cfg = self.ws.config.retrieval.calibration
         return (f"{self.scoring(class_name)}|target={self.targets.for_class(class_name)}"
-                f"|max={cfg.calibration.max_references}|ood={cfg.calibration.ood_overkill}x{cfg.calibration.ood_margin}")
+                f"|max={cfg.max_references}|ood={cfg.ood_overkill}x{cfg.ood_margin}")
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -98,7 +98,7 @@ class ClassThresholds:
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
             references, embeddings = store.with_embeddings(class_name, sample(shas, cfg.calibration.max_references))
             known = self.known(class_name)     # its scores are reused only if they were scored the same way
-            same = known is not None and known.settings.split("|target=")[0] == self.scoring(class_name)
+            same = known is not None and known.settings.startswith(self.scoring(class_name) + "|target=")
             reusable = self.scores.reusable(class_name, known) if same else {}
             scored = {r.sha256: self._scored(r, e, len(shas), reusable) for r, e in zip(references, embeddings)}
             self.reused = sum(1 for sha, entry in scored.items() if reusable.get(sha) is entry)
@@ -140,9 +140,9 @@ class ClassThresholds:
         known = reusable.get(reference.sha256)
         if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
             return {**known, "nearest": nearest} if known.get("nearest") != nearest else known
-        features = torch.from_numpy(self.scorer.query_features(reference).astype(np.float32))
-        flips = self.ws.config.for_class(reference.class_name).flips
-        grid = self.scorer.score_grid(features, neighbours, self.scorer.copy_of(reference).image if flips else None)
+        image = self.scorer.copy_of(reference).image if self.ws.config.for_class(reference.class_name).flips else None
+        features = torch.from_numpy(self.scorer.query_features(reference, image).astype(np.float32))
+        grid = self.scorer.score_grid(features, neighbours, image)       # the copy decoded once for both
         return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names,
                 "nearest": nearest}
 

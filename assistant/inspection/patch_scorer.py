@@ -53,11 +53,14 @@ class PatchScorer:
             return cached
         return cache.put(reference.sha256, self._from_copy(reference))
 
-    def query_features(self, reference: Reference) -> np.ndarray:
+    def query_features(self, reference: Reference, image=None) -> np.ndarray:
         """(C, H, W) features of a reference scored as a query (calibration): the stored grid when the
-        encoding keeps it, else recomputed from the copy (a coreset keeps only some of the patches)."""
+        encoding keeps it, else recomputed from the copy (a coreset keeps only some of the patches), or from
+        `image`, the copy already decoded."""
         grid = self.stored(reference).grid()
-        return grid if grid is not None else self._from_copy(reference)
+        if grid is not None:
+            return grid
+        return self._from_copy(reference) if image is None else self.featurize([image])[0][0].numpy()
 
     def embedding(self, reference: Reference) -> np.ndarray:
         """(D,) retrieval embedding of a reference from its stored grid mean (rebuilding the index)."""
@@ -82,8 +85,9 @@ class PatchScorer:
     def _matching(self, reference: Reference, channels: int) -> np.ndarray:
         bank = self.stored(reference).bank
         if bank.shape[1] != channels:
-            raise CorruptState(f"cached features {self.ws.features_for(reference.class_name).path(reference.sha256)} have {bank.shape[1]} "
-                               f"channels, the encoder gives {channels}; {DOCTOR_HINT}")
+            path = self.ws.features_for(reference.class_name).path(reference.sha256)
+            raise CorruptState(f"cached features {path} have {bank.shape[1]} channels, the encoder gives {channels}; "
+                               f"{DOCTOR_HINT}")
         return bank
 
     def score_grid(self, features, references: list[Reference], image=None) -> np.ndarray:
