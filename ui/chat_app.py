@@ -86,7 +86,7 @@ def _operator_controls() -> SimpleNamespace:
             ui.confirm = gr.Button("Yes, add to references", variant="primary", size="sm", elem_id="accept-yes")
             ui.cancel = gr.Button("Cancel", size="sm", elem_id="accept-no")
         ui.accept_status = gr.Markdown(elem_id="accept-status")
-        with gr.Row(elem_id="normality") as ui.normality_row:
+        with gr.Row(elem_id="normality", visible=False) as ui.normality_row:     # shown on load (`Roles.controls`)
             ui.normality_text = gr.Textbox(label="Acceptable here? What looks like a defect but is normal",
                                            placeholder="thin dark lines along the border are normal", lines=1,
                                            scale=4, elem_id="normality-text")
