@@ -42,6 +42,7 @@ class Calibration:
     ood_limit: float | None = None          # cosine distance to the nearest reference beyond which a query is OOD
     ood_normals: int = 0                    # how many leave-one-out nearest distances the limit rests on
     computed_at: str = ""                   # UTC time of the computation (ISO 8601)
+    few_shot_threshold: float | None = None  # the few-shot map's own level when a text map is fused (None: threshold)
     digest: str = ""     # of every field above (`sealed`); "" = never sealed
 
     def to_dict(self) -> dict:
@@ -49,16 +50,25 @@ class Calibration:
 
     def content_digest(self) -> str:
         fields = {k: v for k, v in asdict(self).items() if k != "digest"}
+        if fields["few_shot_threshold"] is None:      # entries sealed before the field existed keep their digest
+            del fields["few_shot_threshold"]
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
     def sealed(self) -> Calibration:
         return replace(self, digest=self.content_digest())
 
+    @property
+    def scale(self) -> float:
+        """The few-shot map's decision level: what puts it in anomaly-score units (the text map is fused in
+        those units); the threshold itself unless a fused calibration set them apart."""
+        return self.threshold if self.few_shot_threshold is None else self.few_shot_threshold
+
     def usable(self) -> bool:
         """Finite, positive threshold and statistics, and the digest matches the values."""
-        numbers = (self.threshold, self.mean, self.std) + (() if self.ood_limit is None else (self.ood_limit,))
+        numbers = (self.threshold, self.mean, self.std, self.scale)
+        numbers += () if self.ood_limit is None else (self.ood_limit,)
         finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)
-        return finite and self.threshold > 0 and self.digest == self.content_digest()
+        return finite and self.threshold > 0 and self.scale > 0 and self.digest == self.content_digest()
 
     def operating_point(self) -> dict:
         """What the threshold promises, for the verdict: the stated and expected overkill, and on how many normals."""

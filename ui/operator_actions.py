@@ -120,8 +120,9 @@ class OperatorActions:
         return gr.update(visible=True), text
 
     @in_line(lambda message: (gr.update(visible=False), message, gr.skip()))
-    def confirm_accept(self, state, request: gr.Request = None):
-        """Second step: ingest the image as a reference, recalibrate, show the new threshold."""
+    def confirm_accept(self, state, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
+        """Second step: ingest the image as a reference, recalibrate, show the new threshold (`progress`
+        shows the ingest and, with a CLAD text map, the class's heads training)."""
         self.roles.require_engineer(request, "accept an image as normal")
         addition = self.inspector.accept_as_normal(self._inspection(state, locked=True))
         return gr.update(visible=False), addition.summary(), gr.update(choices=class_choices(self.inspector))

@@ -57,9 +57,11 @@ class RuleEditor:
         return "", "defect", "major"
 
     @in_line(lambda message: (message, gr.skip(), gr.skip()))
-    def save_rule(self, rule_id, class_name, text, kind, severity, request: gr.Request = None):
+    def save_rule(self, rule_id, class_name, text, kind, severity, request: gr.Request = None,
+                  progress=gr.Progress(track_tqdm=True)):
         """Add a new operator rule, or change the picked one. An error replaces the status line (so no
-        earlier "Saved" stands beside it) and leaves the form as typed."""
+        earlier "Saved" stands beside it) and leaves the form as typed. With a CLAD text map the class's
+        heads are retrained on the new texts: `progress` shows their training bar."""
         self.roles.require_engineer(request, "add or change rules")
         if not class_name:
             raise Refused("Pick the class the rule is for first.")
@@ -83,7 +85,7 @@ class RuleEditor:
         return gr.update(visible=True), f"Delete rule `{rule_id}`? This cannot be undone."
 
     @in_line(lambda message: (message, gr.skip(), gr.skip(), gr.skip()))
-    def delete_rule(self, rule_id, class_name, request: gr.Request = None):
+    def delete_rule(self, rule_id, class_name, request: gr.Request = None, progress=gr.Progress(track_tqdm=True)):
         self.roles.require_engineer(request, "delete rules")
         if rule_id == NEW_RULE:
             raise Refused("Pick an operator rule to delete; shipped rules are read-only.")

@@ -1,4 +1,4 @@
-"""The "clad" text-map provider: a class's CLAD heads over the embedded encoders, trained on first use.
+"""The "clad" text-map provider: a class's CLAD heads over the embedded encoders, trained when it is recalibrated.
 
 `retrieval.text_map.provider: clad` works on a fresh machine with no CLIP weights. A class's heads
 (`retrieval/text_space/clad.py`) train on patches of its normal references (paired with its normal

@@ -17,6 +17,7 @@ import numpy as np
 
 from assistant.inspection.calibration_scores import CalibrationScores
 from assistant.inspection.overkill_targets import OverkillTargets
+from assistant.inspection.text_calibration import fused_scores, fused_settings, prepare
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
 from retrieval.calibration import MIN_REFERENCES, Calibration, ood_limit_from_distances, threshold_at_overkill
@@ -47,7 +48,8 @@ class ClassThresholds:
         """What a class's calibration is computed from besides its references; a change makes it stale."""
         cfg = self.ws.config.retrieval.calibration
         return (f"{self.scoring(class_name)}|target={self.targets.for_class(class_name)}"
-                f"|max={cfg.max_references}|ood={cfg.ood_overkill}x{cfg.ood_margin}")
+                f"|max={cfg.max_references}|ood={cfg.ood_overkill}x{cfg.ood_margin}"
+                + fused_settings(self.ws, class_name))
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -104,15 +106,17 @@ class ClassThresholds:
             self.reused = sum(1 for sha, entry in scored.items() if reusable.get(sha) is entry)
             target = self.targets.for_class(class_name)
             values = np.array([entry["score"] for entry in scored.values()])
-            threshold, mean, std, expected = threshold_at_overkill(values, target)
-            if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
-                raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
-                                   f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
+            scale = None
+            if prepare(self.ws, class_name) is not None and self.ws.config.retrieval.text_map.weight > 0:
+                scale = self._threshold(class_name, values, target)[0]       # the few-shot map's own level
+                values = fused_scores(self, class_name, references, embeddings, scale)
+            threshold, mean, std, expected = self._threshold(class_name, values, target)
             nearest = np.array([entry["nearest"] for entry in scored.values()])
             calibration = Calibration(class_name, threshold, mean, std, len(values), len(shas),
                                       fingerprint or store.fingerprint(class_name), self.settings(class_name),
                                       target_overkill=target, expected_overkill=round(expected, 4),
                                       ood_limit=self._ood_limit(nearest), ood_normals=len(nearest),
+                                      few_shot_threshold=scale,
                                       computed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).sealed()
             self._save(calibration)
             self.scores.save(class_name, calibration, scored)
@@ -127,24 +131,47 @@ class ClassThresholds:
         limit = ood_limit_from_distances(nearest, cfg.ood_overkill, cfg.ood_margin)
         return round(limit, 6) if math.isfinite(limit) else None
 
+    def _threshold(self, class_name: str, values: np.ndarray, target: float) -> tuple[float, float, float, float]:
+        threshold, mean, std, expected = threshold_at_overkill(values, target)
+        if not all(math.isfinite(v) for v in (threshold, mean, std)) or threshold <= 0:
+            raise CorruptState(f"class {class_name!r}: the leave-one-out scores give threshold {threshold!r}, "
+                               f"which is unusable (their cached features are probably damaged); {DOCTOR_HINT}")
+        return threshold, mean, std, expected
+
     def _scored(self, reference, embedding: np.ndarray, n: int, reusable: dict) -> dict:
         """{"score", "neighbours", "nearest"} of one reference scored against its k nearest *other*
         references of the class (found as a query's are; "nearest" is the cosine distance to the first),
         the score reused from the last calibration when the neighbours are the same."""
-        import torch
-
-        k = min(self.ws.config.retrieval.map.k, n - 1)
-        neighbours = self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
+        neighbours = self._neighbours(reference, embedding, n)
         names = [r.sha256 for r in neighbours]
         nearest = float(neighbours[0].distance)
         known = reusable.get(reference.sha256)
         if isinstance(known, dict) and known.get("neighbours") == names and isinstance(known.get("score"), float):
             return {**known, "nearest": nearest} if known.get("nearest") != nearest else known
-        image = self.scorer.copy_of(reference).image if self.ws.config.for_class(reference.class_name).flips else None
-        features = torch.from_numpy(self.scorer.query_features(reference, image).astype(np.float32))
-        grid = self.scorer.score_grid(features, neighbours, image)       # the copy decoded once for both
+        grid = self._grid(reference, neighbours)[0]
         return {"score": float(image_score(grid, self.ws.config.retrieval.map.top_fraction)), "neighbours": names,
                 "nearest": nearest}
+
+    def _neighbours(self, reference, embedding: np.ndarray, n: int) -> list:
+        k = min(self.ws.config.retrieval.map.k, n - 1)
+        return self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
+
+    def loo_grid(self, reference, embedding: np.ndarray, n: int, with_image: bool = False):
+        """(few-shot grid, (C, H, W) features, decoded copy or None) of one reference scored as a query
+        against its k nearest other references of the class (n: how many it has); `with_image`: decode
+        the copy for a text space that reads pixels (CLIP)."""
+        neighbours = self._neighbours(reference, embedding, n)
+        return self._grid(reference, neighbours, with_image and self.ws.config.retrieval.text_map.provider == "clip")
+
+    def _grid(self, reference, neighbours: list, decode: bool = False):
+        """(grid, features, decoded copy or None) of a reference scored against `neighbours`; the copy is
+        decoded when flips or `decode` need it, once for both."""
+        import torch
+
+        flips = self.ws.config.for_class(reference.class_name).flips
+        image = self.scorer.copy_of(reference).image if flips or decode else None
+        features = torch.from_numpy(self.scorer.query_features(reference, image).astype(np.float32))
+        return self.scorer.score_grid(features, neighbours, image if flips else None), features, image
 
     def _save(self, calibration: Calibration) -> None:
         try:

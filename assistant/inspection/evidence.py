@@ -67,7 +67,8 @@ class Evidence:
         same as `score_map`), "few_shot" and, with a text space, "text"."""
         width, height = self.query.size
         few_shot = self.grid if self.few_shot_grid is None else self.few_shot_grid
-        shown = {"fused": self.score_map, "few_shot": anomaly_map.upsample(few_shot / self.threshold, height, width)}
+        few_shot = anomaly_map.upsample(few_shot / self.calibration.scale, height, width)
+        shown = {"fused": self.score_map, "few_shot": few_shot}
         if self.text_grid is not None:
             shown["text"] = anomaly_map.upsample(self.text_grid, height, width)
         return shown
@@ -94,7 +95,7 @@ class Evidence:
         if which == "text":
             return self._box_at(1.0, self.text_grid)
         if which == "few_shot" and self.few_shot_grid is not None:
-            return self._box_at(self.threshold, self.few_shot_grid)
+            return self._box_at(self.calibration.scale, self.few_shot_grid)
         return self.defect_box
 
     @property
@@ -165,7 +166,7 @@ class EvidenceGatherer:
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
             flipped = self.scorer.flip_image(class_name, query.image)
             few_shot = self.scorer.score_grid(features[0], references, flipped)
-            maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.threshold)
+            maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.scale)
             grid = suppressed(self.ws, query.image, class_name, maps.grid)     # NAND: on the map the verdict rests on
             score = anomaly_map.image_score(grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):

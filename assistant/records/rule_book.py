@@ -14,6 +14,7 @@ from retrieval.errors import BadInput
 from retrieval.rule import ANY_CLASS, Rule, load_rules_file, save_rules_file
 
 LOCAL_RULES = "local.yaml"
+TEXT_KINDS = ("normality", "defect")     # the kinds a class's text map reads (`class_texts`)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class RuleBook:
                 raise BadInput(f"rule id {rule_id} already exists; choose another id")
             rule = Rule(rule_id, class_name, text.strip(), kind, severity)
             self._save([*self.local(), rule])
+        self._texts_changed(rule)
         return rule
 
     def update(self, rule_id: str, text: str, kind: str, severity: str) -> Rule:
@@ -67,6 +69,7 @@ class RuleBook:
             old = self._editable(rule_id, local)
             rule = Rule(old.id, old.class_name, text.strip(), kind, severity)
             self._save([rule if r.id == rule_id else r for r in local])
+        self._texts_changed(old, rule)
         return rule
 
     def delete(self, rule_id: str) -> Rule:
@@ -75,7 +78,19 @@ class RuleBook:
             old = self._editable(rule_id, local)
             self._save([r for r in local if r.id != rule_id])
             self.ws.rules.delete(rule_id)           # a shared store's sync never deletes: say which one goes
+        self._texts_changed(old)
         return old
+
+    def _texts_changed(self, *rules: Rule) -> None:
+        """A class's normality and defect rules are its text map's texts: its text space is built again
+        now (CLAD heads retrained, a progress bar on stderr), not on the next inspection."""
+        if not any(r.kind in TEXT_KINDS for r in rules) or rules[0].class_name == ANY_CLASS:
+            return
+        from assistant.inspection.text_calibration import prepare
+
+        with self.ws.using_store():
+            if rules[0].class_name in self.ws.references.classes():
+                prepare(self.ws, rules[0].class_name)
 
     def _editable(self, rule_id: str, local: list[Rule]) -> Rule:
         for rule in local:
