@@ -85,8 +85,8 @@ class _Bar:
 
         if self.bar is None:
             self.bar = tqdm(total=steps, desc=self.description, unit="step", file=sys.stderr, leave=False)
+        self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
         self.bar.update(step - self.done)
-        self.bar.set_postfix(loss=f"{loss:.3f}")
         self.done = step
 
     def close(self) -> None:

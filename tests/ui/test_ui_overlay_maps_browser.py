@@ -18,7 +18,8 @@ VERDICT = re.compile("^(PASS|FAIL|NEEDS REVIEW|OUT OF DISTRIBUTION)$")
 
 @pytest.fixture(scope="module")
 def clad_app(ready_home, tmp_path_factory):
-    """The chat app over a vision-only inspector whose text map is CLAD's (trained on first use)."""
+    """The chat app over a vision-only inspector whose text map is CLAD's (its heads are trained on the
+    first inspection: the copied home was calibrated without a text map)."""
     from assistant.config import NormalcyConfig
     from assistant.inspector import Inspector
     from retrieval.config import RetrievalConfig, TextMapConfig
@@ -68,4 +69,21 @@ def test_no_selector_without_a_text_map(browser, served_app):
     expect(page.get_by_label("contour")).to_be_visible()
     expect(page.locator("#overlay-map")).to_be_hidden()
     expect(page.locator("#normality")).to_be_hidden()
+    context.close()
+
+
+def test_accepting_a_part_shows_the_heads_training(browser, clad_app, good_image, screenshots):
+    """Accept as normal recalibrates the class, and its CLAD heads train on the new reference set: the
+    browser shows that training's progress under the accept buttons, then the new threshold. Last in
+    this module: it adds a reference to the app's home."""
+    context, page = open_page(browser, clad_app, 1280, 720)
+    page.locator("#message input[type=file]").set_input_files(str(good_image))
+    expect(page.locator("#message img").first).to_be_visible()
+    page.locator("#message textarea").press("Enter")
+    expect(page.locator("#verdict-card .nc-label")).to_have_text(VERDICT, timeout=180_000)
+    page.locator("#accept").click()
+    page.locator("#accept-yes").click()
+    expect(page.get_by_text(re.compile("training the text heads of brick")).first).to_be_visible(timeout=120_000)
+    screenshots(page, "m2_heads_training_1280")
+    expect(page.locator("#accept-status")).to_contain_text("Added to brick", timeout=180_000)
     context.close()
