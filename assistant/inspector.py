@@ -128,7 +128,7 @@ class Inspector:
     @property
     def normalities(self):          # normalities added by text (NAND): add, list, remove; logged (records/)
         from assistant.records.normality_book import NormalityBook
-        return NormalityBook(self.workspace, self.log)
+        return NormalityBook(self.workspace, self.log, lambda: self.backend)
 
     @property
     def references(self):

@@ -38,10 +38,13 @@ class NormalityChange:
 
 
 class NormalityBook:
-    def __init__(self, workspace, log):
-        """log: the home's `RunLog` (who added or removed what, and when)."""
+    def __init__(self, workspace, log, backend=None):
+        """log: the home's `RunLog` (who added or removed what, and when); backend: a callable giving the
+        configured language model or None (asked only when a normality is added), which writes phrases of
+        its own beside the templates' (`normality_model_phrases`)."""
         self.ws = workspace
         self.log = log
+        self.backend = backend or (lambda: None)
 
     @property
     def store(self) -> NormalityStore:
@@ -63,16 +66,28 @@ class NormalityBook:
         with self.ws.using_store():
             self.ws.references.require_class(class_name)
             text_space_for(self.ws, class_name)         # built (or trained) now: a failure writes nothing
+            phrases, by = self._phrases(text, class_name)
             rule = RuleBook(self.ws).add(text, class_name, KIND, "info")
-            normality = Normality(rule.id, class_name, text, normality_phrases(text, class_name), who,
+            normality = Normality(rule.id, class_name, text, phrases, who,
                                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), self.store.next_version())
             try:
                 self.store.add(normality)
             except BaseException:
                 RuleBook(self.ws).delete(rule.id)
                 raise
-        self.log.append({"kind": "normality_added", **normality.to_dict()})
+        self.log.append({"kind": "normality_added", **normality.to_dict(), "phrases_by": by})
         return NormalityChange(normality, True)
+
+    def _phrases(self, text: str, class_name: str) -> tuple[tuple[str, ...], str]:
+        """(the normality's phrases, who wrote them): the templates', then the configured model's."""
+        phrases = normality_phrases(text, class_name)
+        backend = self.backend()
+        if backend is None:
+            return phrases, "templates"
+        from assistant.records.normality_model_phrases import model_phrases
+
+        written, by = model_phrases(backend, text, class_name)
+        return tuple(dict.fromkeys((*phrases, *written))), by
 
     def remove(self, normality_id: str, who: str) -> NormalityChange:
         """Remove an added normality and its accepted-noise rule; the class scores as before it was added."""
