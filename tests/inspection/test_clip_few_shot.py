@@ -33,8 +33,8 @@ def home(tmp_path, ready_home):
     return tmp_path / "home"
 
 
-def clip_inspector(home, clip_folder) -> Inspector:
-    text = TextMapConfig(provider="clip", path=str(clip_folder))
+def clip_inspector(home, clip_folder, weight: float = 0.0) -> Inspector:
+    text = TextMapConfig(provider="clip", path=str(clip_folder), weight=weight)
     return Inspector(NormalcyConfig(retrieval=RetrievalConfig(text_map=text)), Home(home))
 
 
@@ -138,6 +138,18 @@ def test_a_reference_whose_copy_is_gone_is_one_line(home, clip_folder, texture_s
         gathered(inspector, defect(texture_set))
     line = str(missing.value)
     assert "\n" not in line and gone.path in line and "re-ingest class brick" in line
+
+
+def test_fused_the_calibration_builds_the_same_map_and_fills_the_cache(home, clip_folder, texture_set, monkeypatch):
+    inspector = clip_inspector(home, clip_folder, weight=0.5)
+    with inspector.workspace.using_store():
+        calibration = inspector.thresholds.current("brick")       # the fused leave-one-out pass
+    assert "|few=" in calibration.settings and calibration.threshold != calibration.scale
+    calls = counted_space(inspector, monkeypatch)
+    evidence = gathered(inspector, defect(texture_set))
+    assert len(calls) == 1                                        # every neighbour was embedded by the calibration
+    expected = 0.5 * evidence.few_shot_grid + 0.5 * calibration.scale * evidence.text_grid
+    assert np.allclose(evidence.grid, expected, rtol=1e-5) and evidence.threshold == calibration.threshold
 
 
 def test_without_references_the_clip_map_is_the_zero_shot_map(home, clip_folder, texture_set):
