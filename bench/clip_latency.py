@@ -8,9 +8,10 @@ class `brick`, with `retrieval.text_map.provider: clip` (weight 0). Each of --qu
 gathered twice through the shipped path (`EvidenceGatherer.gather`): once after the home's CLIP patch
 cache is emptied (cold: the query and its k references go through the ViT) and once with it full (warm:
 the query only). Timed is the text-map step inside the gather (zero-shot map + few-shot CLIP memory),
-median and p90, with the CLIP forwards counted (after one untimed gather that embeds the prompts). --clip: an open_clip checkpoint folder; default the tiny
-random ViT-B-16 of tests/tiny_clip_factory.py (embed 32, width 64, 4 blocks): its times are not a real
-ViT-B-16's. Say the machine's load (`uptime`) beside the figures.
+median and p90, with the CLIP forwards counted (after one untimed gather that embeds the prompts).
+--clip: an open_clip checkpoint folder; default the tiny random ViT-B-16 of tests/tiny_clip_factory.py
+(embed 32, width 64, 4 blocks): its times are not a real ViT-B-16's. Say the machine's load (`uptime`)
+beside the figures.
 """
 
 from __future__ import annotations
