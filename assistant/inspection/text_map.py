@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.inspection.class_texts import state_texts
+from assistant.inspection.clip_few_shot import few_shot_units
 from assistant.inspection.text_spaces import text_space_for
 from retrieval import anomaly_map
 from retrieval.text_space.space import state_map
@@ -63,8 +64,6 @@ def text_map(workspace, class_name: str, image, features, shape: tuple[int, int]
     text = state_map(patches, space.text_embeddings(texts.normal), space.text_embeddings(texts.abnormal),
                      settings.temperature) / EVEN_ODDS
     if references and settings.provider == "clip":
-        from assistant.inspection.clip_few_shot import few_shot_units
-
         few_shot = few_shot_units(workspace, space, patches, references)
         text = text if few_shot is None else combined(text, few_shot)
     if text.shape != tuple(shape):
