@@ -3,6 +3,8 @@
     HOME/store/            Chroma (references, rules)
     HOME/features/ENCODER+AGGREGATION+ENCODING/ab/SHA256.nrf   reference patch features, compact
                            (`retrieval/feature_cache.py`; older homes' ENCODER+AGGREGATION/SHA256.npy are converted)
+    HOME/features/clip/SPACE/ab/SHA256.npy  reference CLIP patches for the CLIP text map's few-shot half, float16
+                           (`retrieval/text_space/clip_patch_cache.py`; a cache: recomputed from the copies)
     HOME/references/ab/SHA256.EXT  the reference images as ingested (original bytes), shown to the model and
                            the UI (`assistant/inspection/reference_copies.py`; older homes' SHA256.png are read)
     HOME/text_heads/       per-class CLAD text-map heads with their provenance (`retrieval/text_space/clad_store.py`)

@@ -157,11 +157,12 @@ class ClassThresholds:
         return self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
 
     def loo_grid(self, reference, embedding: np.ndarray, n: int, with_image: bool = False):
-        """(few-shot grid, (C, H, W) features, decoded copy or None) of one reference scored as a query
-        against its k nearest other references of the class (n: how many it has); `with_image`: decode
-        the copy for a text space that reads pixels (CLIP)."""
+        """(few-shot grid, (C, H, W) features, decoded copy or None, the neighbours) of one reference scored
+        as a query against its k nearest other references of the class (n: how many it has); `with_image`:
+        decode the copy for a text space that reads pixels (CLIP)."""
         neighbours = self._neighbours(reference, embedding, n)
-        return self._grid(reference, neighbours, with_image and self.ws.config.retrieval.text_map.provider == "clip")
+        decode = with_image and self.ws.config.retrieval.text_map.provider == "clip"
+        return (*self._grid(reference, neighbours, decode), neighbours)
 
     def _grid(self, reference, neighbours: list, decode: bool = False):
         """(grid, features, decoded copy or None) of a reference scored against `neighbours`; the copy is

@@ -166,7 +166,8 @@ class EvidenceGatherer:
             references = self.ws.references.nearest(class_name, embeddings[0], k or cfg.map.k, exclude=exclude)
             flipped = self.scorer.flip_image(class_name, query.image)
             few_shot = self.scorer.score_grid(features[0], references, flipped)
-            maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.scale)
+            maps = fuse(self.ws, class_name, query.image, features[0], few_shot, calibration.scale,
+                        references)
             grid = suppressed(self.ws, query.image, class_name, maps.grid)     # NAND: on the map the verdict rests on
             score = anomaly_map.image_score(grid, cfg.map.top_fraction)
             if not (math.isfinite(score) and math.isfinite(calibration.threshold) and calibration.threshold > 0):

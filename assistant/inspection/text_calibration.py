@@ -18,6 +18,8 @@ maps in the same units) and on the fused map built with that scale (its quantile
 verdict uses). The fused pass rescores every sampled reference: the text space of a CLAD class changes
 with every reference added, so none of its scores can be reused. The space's id is part of the
 calibration's settings, so a new space (rules edited, references added) makes the calibration stale.
+A CLIP map's few-shot half (`clip_few_shot`) is built, as at inspection, from each reference's k nearest
+other references, the ones its few-shot map was scored against.
 Caveat: CLAD's heads are trained on up to 12 of these references, whose text scores are lower than an
 unseen part's.
 """
@@ -31,6 +33,9 @@ import numpy as np
 from assistant.inspection.text_map import fuse
 from assistant.inspection.text_spaces import text_space_for
 from retrieval.anomaly_map import image_score
+
+FEW_SHOT_RECIPE = "clip-memory-loo-max"   # the CLIP map's few-shot half (`clip_few_shot`): a calibration made
+                                          # before it, or with another recipe, is stale
 
 
 def prepare(workspace, class_name: str):
@@ -56,7 +61,8 @@ def fused_settings(workspace, class_name: str) -> str:
     if settings.provider == "none" or settings.weight == 0:
         return ""
     space = prepare(workspace, class_name)
-    return f"|text={space.id}|w={settings.weight}|T={settings.temperature}"
+    recipe = f"|few={FEW_SHOT_RECIPE}" if settings.provider == "clip" else ""
+    return f"|text={space.id}|w={settings.weight}|T={settings.temperature}{recipe}"
 
 
 def fused_scores(thresholds, class_name: str, references, embeddings, scale: float) -> np.ndarray:
@@ -66,8 +72,8 @@ def fused_scores(thresholds, class_name: str, references, embeddings, scale: flo
     top = workspace.config.retrieval.map.top_fraction
     scores = []
     for reference, embedding in zip(references, embeddings):
-        grid, features, image = thresholds.loo_grid(reference, embedding, n, with_image=True)
-        maps = fuse(workspace, class_name, image, features, grid, scale)
+        grid, features, image, neighbours = thresholds.loo_grid(reference, embedding, n, with_image=True)
+        maps = fuse(workspace, class_name, image, features, grid, scale, neighbours)
         scores.append(float(image_score(maps.grid, top)))
     return np.array(scores)
 

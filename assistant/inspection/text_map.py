@@ -11,6 +11,16 @@ the text map divided by 0.5 (even odds between the two states). The verdict's ma
 kept in the few-shot map's raw units (times the threshold) so everything built on `Evidence.grid` and
 the threshold reads it unchanged. With w = 0 the text map is shown beside the few-shot map and the
 verdict's map is the few-shot map itself, bit for bit.
+
+With provider clip and the inspection's retrieved references, the text map is WinCLIP+'s: the zero-shot
+map above combined with the few-shot CLIP patch memory of those references (`clip_few_shot`: each
+patch's CLIP distance to the references' patches, over the references' own leave-one-out level), both
+in anomaly-score units, averaged (WinCLIP+ and APRIL-GAN add the two maps; the mean keeps 1.0 the
+decision level):
+
+    text = FEW_SHOT_SHARE * few_shot_clip + (1 - FEW_SHOT_SHARE) * zero_shot / 0.5
+
+A CLAD space is trained on the class's references already, so its map takes no references.
 """
 
 from __future__ import annotations
@@ -20,11 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.inspection.class_texts import state_texts
+from assistant.inspection.clip_few_shot import few_shot_units
 from assistant.inspection.text_spaces import text_space_for
 from retrieval import anomaly_map
 from retrieval.text_space.space import state_map
 
 EVEN_ODDS = 0.5
+FEW_SHOT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,25 +49,38 @@ class Maps:
     space: str | None = None
 
 
-def text_map(workspace, class_name: str, image, features, shape: tuple[int, int]) -> tuple[np.ndarray, str] | None:
+def text_map(workspace, class_name: str, image, features, shape: tuple[int, int],
+             references=None) -> tuple[np.ndarray, str] | None:
     """(text map in anomaly-score units on `shape` cells, space id), or None when the text map is off.
-    features: the query's (C, H, W) patch features, reused by a space built on them (CLAD)."""
+    features: the query's (C, H, W) patch features, reused by a space built on them (CLAD); references:
+    the inspection's retrieved `Reference`s, whose CLIP patch memory joins a CLIP map (None: zero-shot)."""
     space = text_space_for(workspace, class_name)
     if space is None:
         return None
+    settings = workspace.config.retrieval.text_map
     texts = state_texts(workspace, class_name)
     reuse = getattr(space, "from_features", None)
     patches = reuse(features) if reuse is not None else space.patch_embeddings(image)
-    probability = state_map(patches, space.text_embeddings(texts.normal), space.text_embeddings(texts.abnormal),
-                            workspace.config.retrieval.text_map.temperature)
-    if probability.shape != tuple(shape):
-        probability = anomaly_map.upsample(probability, *shape)
-    return probability / EVEN_ODDS, space.id
+    text = state_map(patches, space.text_embeddings(texts.normal), space.text_embeddings(texts.abnormal),
+                     settings.temperature) / EVEN_ODDS
+    if references and settings.provider == "clip":
+        few_shot = few_shot_units(workspace, space, patches, references)
+        text = text if few_shot is None else combined(text, few_shot)
+    if text.shape != tuple(shape):
+        text = anomaly_map.upsample(text, *shape)
+    return text, space.id
 
 
-def fuse(workspace, class_name: str, image, features, grid: np.ndarray, threshold: float) -> Maps:
-    """The few-shot `grid` fused with the class's text map (see the module docstring)."""
-    made = text_map(workspace, class_name, image, features, grid.shape)
+def combined(zero_shot: np.ndarray, few_shot: np.ndarray) -> np.ndarray:
+    """WinCLIP+'s map from the zero-shot and few-shot CLIP maps, both (H, W) in anomaly-score units."""
+    return FEW_SHOT_SHARE * few_shot + (1 - FEW_SHOT_SHARE) * zero_shot
+
+
+def fuse(workspace, class_name: str, image, features, grid: np.ndarray, threshold: float,
+         references=None) -> Maps:
+    """The few-shot `grid` fused with the class's text map (see the module docstring); references: the
+    ones `grid` was scored against, for the CLIP few-shot memory."""
+    made = text_map(workspace, class_name, image, features, grid.shape, references)
     if made is None:
         return Maps(grid)
     text, space = made

@@ -5,6 +5,7 @@ over its similarity to the mean normal and mean abnormal prompt features). `few_
 memory of the retrieved normal references, each patch's distance to its nearest reference patch
 (`1 - max cos`, in [0, 2]; CLIP patches rarely point apart, so in practice [0, 1]), which is 0 where the
 query is made of the references' patches.
+`leave_one_out_scores`: each reference against the others, what puts the few-shot map on a scale.
 Both take an image or its patch embeddings (embed a query once, use it for both maps); any
 `PatchTextSpace` will do.
 """
@@ -50,3 +51,18 @@ def nearest_distance(patches: torch.Tensor, memory: torch.Tensor) -> np.ndarray:
 def few_shot_map(space: PatchTextSpace, image, reference_images) -> np.ndarray:
     """(H, W) distance of each patch to the nearest patch of the normal references (0 = seen in them)."""
     return nearest_distance(patches_of(space, image), patch_memory(space, reference_images))
+
+
+def leave_one_out_scores(reference_patches: Sequence[torch.Tensor], top_fraction: float = 0.0) -> np.ndarray:
+    """(R,) image score (`anomaly_map.image_score`) of each reference's few-shot map against the patch
+    memory of the other R - 1: how far a normal part is from its normal neighbours. R >= 2."""
+    from retrieval.anomaly_map import image_score
+
+    grids = [patches_of(None, g) for g in reference_patches]
+    if len(grids) < 2:
+        raise ValueError("leave-one-out scores need at least two references")
+    scores = []
+    for i, grid in enumerate(grids):
+        memory = patch_memory(None, grids[:i] + grids[i + 1:])
+        scores.append(image_score(nearest_distance(grid, memory), top_fraction))
+    return np.array(scores, dtype=np.float64)

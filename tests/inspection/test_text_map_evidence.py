@@ -166,3 +166,17 @@ def test_an_overlay_without_a_text_map_has_no_caption(inspector, texture_set):
     plain = render(evidence.query.image, evidence.score_map, evidence.defect_box, "all")
     assert evidence.text_grid is None
     assert np.array_equal(np.asarray(evidence.overlay("all")), np.asarray(plain))
+
+
+def test_the_clad_map_takes_no_references(trained_home, texture_set):
+    """The references an inspection passes join a CLIP map only: CLAD's map is the one made without them."""
+    inspector = clad_inspector(trained_home)
+    evidence = inspector.inspect(defect_image(texture_set), "brick", log=False).evidence
+    ws = inspector.workspace
+    features = inspector.scorer.featurize([evidence.query.image])[0][0]
+    with ws.using_store():
+        plain, space = text_map.text_map(ws, "brick", evidence.query.image, features, evidence.grid.shape)
+        given, _ = text_map.text_map(ws, "brick", evidence.query.image, features, evidence.grid.shape,
+                                     evidence.references)
+    assert np.array_equal(given, plain) and np.array_equal(evidence.text_grid, plain.astype(np.float32))
+    assert space == evidence.text_space and not list((trained_home / "features").glob("clip"))

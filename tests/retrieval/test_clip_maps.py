@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tiny_clip_factory import build_open_clip
 
-from retrieval.text_space.clip_maps import few_shot_map, patch_memory, zero_shot_map
+from retrieval.text_space.clip_maps import few_shot_map, leave_one_out_scores, patch_memory, zero_shot_map
 from retrieval.text_space.clip_space import ClipTextSpace
 from retrieval.text_space.prompts import class_prompts
 
@@ -92,3 +92,15 @@ def test_more_references_never_raise_the_distance(space, bricks):
     assert patch_memory(space, bricks).shape == (3 * 14 * 14, 32)
     with pytest.raises(ValueError, match="at least one normal reference"):
         few_shot_map(space, query, [])
+
+
+def test_each_reference_against_the_others_scores_the_odd_one_out_highest():
+    axis = [F.one_hot(torch.tensor(i), 4).float() for i in range(4)]
+    plain = torch.stack([torch.stack([axis[0], axis[0]])] * 2)      # (2, 2, 4): every patch on axis 0
+    odd = plain.clone()
+    odd[1, 1] = axis[3]                                              # one patch nobody else has
+    scores = leave_one_out_scores([plain, plain.clone(), odd])
+    assert scores.shape == (3,) and np.allclose(scores[:2], 0, atol=1e-6) and scores[2] == pytest.approx(1.0)
+    assert leave_one_out_scores([plain, odd], top_fraction=0.5)[1] == pytest.approx(0.5)   # top 2 of 4 cells
+    with pytest.raises(ValueError, match="two references"):
+        leave_one_out_scores([plain])
