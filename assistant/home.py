@@ -12,6 +12,8 @@
     HOME/calibration_targets.json  per-class overkill targets set by an engineer
     HOME/rules/            rules added by operators (YAML), next to the shipped ones
     HOME/normalities.json  normalities added by text (`retrieval/normality_store.py`)
+    HOME/modality_profiles.json  each class's modality and render profile (`modalities/class_profiles.py`)
+    HOME/renders/ab/SHA256.png  renders of point clouds / time series ingested as references, by source hash
     HOME/runs/             the run log (JSONL) and HOME/runs/images/ (inspected images by sha256)
 
 With a Chroma server (`retrieval.store.host`) the store is on the server and every file above but the
@@ -125,6 +127,14 @@ class Home:
     @property
     def normalities(self) -> Path:
         return self._blobs / "normalities.json"
+
+    @property
+    def modality_profiles(self) -> Path:
+        return self._blobs / "modality_profiles.json"
+
+    @property
+    def renders(self) -> Path:
+        return self._blobs / "renders"
 
     @property
     def calibration_scores(self) -> Path:

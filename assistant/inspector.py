@@ -25,6 +25,7 @@ from assistant.inspection.class_threshold import ClassThresholds
 from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.inspection import follow_up
 from assistant.inspection.inputs import LoadedImage, load_image
+from assistant.inspection.modal_inputs import load_query, verdict_with_source
 from assistant.inspection.patch_scorer import PatchScorer
 from assistant.inspection.time_limit import TimeLimit
 from assistant.records.run_log import RunLog
@@ -44,8 +45,7 @@ class Inspection:
 
 class Inspector:
     def __init__(self, config: NormalcyConfig, home: Home, backend=None):
-        """backend: an already loaded `assistant.vlm.backend.Backend`; default: the configured model
-        (`config.vlm.model`), loaded on first use; None configured means vision-only mode."""
+        """backend: a loaded `Backend`; default: `config.vlm.model` on first use (none: vision-only mode)."""
         self.config = config
         self.home = home = home.for_store(config.retrieval.store)
         self.workspace = Workspace(config, home)
@@ -83,10 +83,8 @@ class Inspector:
             return self.workspace.references.classes()
 
     def warm_up(self, calibrate: bool = False, progress=None) -> None:
-        """Load what the first inspection would otherwise wait for: encoders, stores, rules, the model.
-        calibrate: also calibrate the model's P(anomalous) of every class for the configured settings,
-        and from then on calibrate other settings in the background (a server's request path).
-        progress(text): told what is being done."""
+        """Load what the first inspection would wait for: encoders, stores, rules, the model; `calibrate`: also
+        the model's P(anomalous) of every class, then other settings in the background; progress(text)."""
         say = progress or (lambda text: None)
         say("loading the image and text encoders and the stores")
         self.workspace.encoder  # noqa: B018
@@ -147,10 +145,13 @@ class Inspector:
     def reference_copies(self):                     # the references' stored copies, found by sha256, to show them
         return self.scorer.copies
 
-    def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None) -> LoadedImage:
+    def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None, class_name: str | None = None,
+             modality: str | None = None) -> LoadedImage:
+        """The image to inspect; with `class_name` a point cloud or time series is rendered (`modal_inputs`)."""
         if isinstance(source, LoadedImage):
             return source
-        return load_image(source, self.config.inputs, name=name)
+        rendered = None if class_name is None else load_query(self.workspace, source, name, class_name, modality)
+        return rendered or load_image(source, self.config.inputs, name=name)
 
     def gather(self, source, class_name: str, question: str | None = None,
                options: InspectOptions | None = None) -> Evidence:
@@ -169,6 +170,7 @@ class Inspector:
             verdict, session = evidence_verdict(evidence, self.model_id()), None
         else:
             verdict, session = self.reasoner.verdict(evidence, question, strategy, options)
+        verdict = verdict_with_source(verdict, evidence.query)      # a render: what of, and where in it
         inspection = Inspection(uuid.uuid4().hex[:12], verdict, evidence, question, session)
         if log:
             inspection.record = self.record(inspection, options)
@@ -177,12 +179,12 @@ class Inspector:
         return inspection
 
     def inspect(self, source, class_name: str, question: str | None = None, strategy: str | None = None,
-                log: bool = True, options: InspectOptions | None = None) -> Inspection:
-        """Inspect one image (path, bytes or LoadedImage) as a part of `class_name`; past
-        `inputs.max_seconds` (checked after decoding and after the evidence) it stops with a BadInput."""
+                log: bool = True, options: InspectOptions | None = None, modality: str | None = None) -> Inspection:
+        """Inspect one image (path, bytes, LoadedImage; a point cloud or series is rendered first) of `class_name`;
+        past `inputs.max_seconds` (checked after decoding and after the evidence) it stops with a BadInput."""
         limit = TimeLimit(self.config.inputs.max_seconds, str(getattr(source, "path", None) or source)[:200]
                           if not isinstance(source, bytes) else "the uploaded image")
-        query = self.load(source)
+        query = self.load(source, class_name=class_name, modality=modality)
         limit.check("decoding")
         evidence = self.gather(query, class_name, question, options)
         limit.check("gathering the evidence")
@@ -271,7 +273,6 @@ class Inspector:
         return box, zoom_region(inspection.evidence.query.image, tuple(box))
 
     def _turn(self, inspection: Inspection, question: str, answer: str, notes: list[str] = ()) -> None:
-        """notes: what the conversation had to do to fit the model's context (e.g. turns it left out)."""
         inspection.turns.append((question, answer))
         self.log.append({"kind": "turn", "inspection": inspection.id, "question": question, "answer": answer,
                          "model": inspection.verdict.model, **({"notes": list(notes)} if notes else {})})
@@ -284,9 +285,8 @@ class Inspector:
 
     def evaluate(self, dataset_root: Path, layout: str, out_dir: Path, strategies=(), classes: str | None = None,
                  limit: int | None = None, seed: int = 0, add_normal: str | None = None):
-        """This configuration (and model) on a labelled dataset, in an eval-private home under `out_dir`
-        -> `EvalOutcome` (metrics.json written; the report is the front end's); `add_normal`: the NAND
-        protocol instead (that defect group re-labelled normal by text) -> `NandOutcome`."""
+        """This configuration (and model) on a labelled dataset, in an eval-private home under `out_dir` ->
+        `EvalOutcome` (metrics.json); `add_normal`: the NAND protocol (that group re-labelled) -> `NandOutcome`."""
         from assistant.evaluation.dataset import load_dataset
         from assistant.evaluation.harness import run_evaluation
         data = load_dataset(dataset_root, layout, classes, seed=seed)

@@ -50,6 +50,9 @@ class Verdict:
       `reasoning.region_check`); None when it names none or no model answered.
     mm_per_px: millimetres per pixel of `defect_box`'s coordinates, from the class's configured scale
       (`classes: {NAME: {mm_per_px}}`, adjusted when the image was decoded reduced); None: no scale, px only.
+    modality: "image", or what the inspected image is a render of ("point_cloud", "time_series"); then
+      location is where `defect_box` lies in the file's own terms (a 3D box, a time range and channels;
+      None when nothing is hot) and source_sha256 the hash of the file itself (`image_sha256`: its render).
     """
 
     reasoning: str
@@ -71,6 +74,9 @@ class Verdict:
     operating_point: dict | None = None
     out_of_distribution: dict | None = None
     mm_per_px: float | None = None
+    modality: str = "image"
+    location: dict | None = None
+    source_sha256: str | None = None
 
     def __post_init__(self):
         if self.correctness not in (0, 1):

@@ -16,12 +16,14 @@ import click
 @click.option("--rebuild", is_flag=True,
               help="Replace the whole store with these images (e.g. after changing encoder); built beside the "
                    "old store and swapped in at the end, so a failure leaves the old one as it was.")
+@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series"]),
+              help="What the file(s) are, when the extension does not say (default: by extension).")
 @click.pass_obj
-def ingest(obj, folder, class_name, layout, skip_bad, rebuild):
+def ingest(obj, folder, class_name, layout, skip_bad, rebuild, modality):
     """Ingest normal reference images (re-running is a no-op for images already stored)."""
     references = obj.inspector.references
     items = references.items(folder, class_name, layout)
-    report = references.ingest(items, skip_bad=skip_bad, rebuild=rebuild)
+    report = references.ingest(items, skip_bad=skip_bad, rebuild=rebuild, modality=modality)
     for line in report.rejected:
         click.echo(f"skipped: {line}", err=True)
     click.echo(report.summary())

@@ -16,15 +16,17 @@ import click
               help="Also write the anomaly overlay (heatmap, contour, box) to this PNG.")
 @click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
 @click.option("--strategy", help="Prompting strategy: naive, class, rules, reference, rules_reference, overlay.")
+@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series"]),
+              help="What the file(s) are, when the extension does not say (default: by extension).")
 @click.pass_obj
-def inspect(obj, image, class_name, question, as_json, overlay, model, strategy):
+def inspect(obj, image, class_name, question, as_json, overlay, model, strategy, modality):
     """Inspect IMAGE as a part of CLASS: is it defective, and why?
 
     Prints PASS, FAIL, NEEDS REVIEW or OUT OF DISTRIBUTION (the part does not look like CLASS: neither
     passed nor failed, held); exits 0 for each of them: the verdict is the output, not an error."""
     if model:
         obj.use_model(model)
-    inspection = obj.inspector.inspect(image, class_name, question=question, strategy=strategy)
+    inspection = obj.inspector.inspect(image, class_name, question=question, strategy=strategy, modality=modality)
     if overlay:
         inspection.evidence.overlay("all").save(overlay)
     if as_json:

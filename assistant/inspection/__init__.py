@@ -6,7 +6,8 @@ over its normal references); `evidence` gathers one inspection's evidence (refer
 `text_map` adds the class's text-conditioned map and fuses it with the few-shot map (`text_spaces` looks up
 the configured provider, `clad_provider` is the one over the embedded encoders, `class_texts` the normal and
 abnormal texts compared); `class_guess` names the likely class; `evidence_verdict` writes the verdict when no model is configured;
-`follow_up` answers follow-up questions from the evidence (where, which rule, compare).
+`follow_up` answers follow-up questions from the evidence (where, which rule, compare); `modal_inputs` renders
+point clouds and time series (`assistant.modalities`) against their class's profile into the image pipeline.
 
-May import: retrieval, assistant.config, assistant.home, assistant.verdict, assistant.workspace.
+May import: retrieval, assistant.config, assistant.home, assistant.verdict, assistant.workspace, assistant.modalities.
 """

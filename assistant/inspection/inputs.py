@@ -42,6 +42,7 @@ class LoadedImage:
     source_mode: str       # PIL mode before conversion, e.g. "I;16", "CMYK"
     source_format: str
     source_size: tuple[int, int] | None = None   # (width, height) of the file, when decoded reduced
+    rendered: object = None   # `modal_inputs.RenderedInput` when the image is a render of a point cloud / series
 
     @property
     def size(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.inspection.inputs import IMAGE_SUFFIXES, load_image
+from assistant.inspection.modal_inputs import input_suffixes
 from retrieval.errors import BadInput
 from retrieval.reference_store import Reference
 
@@ -36,9 +37,11 @@ def images_in(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise BadInput(f"{folder} is not a folder; give a folder of normal images")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    suffixes = input_suffixes()            # still images, point clouds, time series
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
     if not files:
-        raise BadInput(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of normal images")
+        raise BadInput(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}) nor point clouds or time series "
+                       f"({', '.join(s for s in suffixes if s not in IMAGE_SUFFIXES)}); give a folder of normal parts")
     return files
 
 

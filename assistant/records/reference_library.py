@@ -33,9 +33,13 @@ class ReferenceLibrary:
         return [(class_name, path) for path in images_in(folder)]
 
     def ingest(self, items: list[tuple[str, Path]], skip_bad: bool = False, rebuild: bool = False,
-               batch_size: int = 16) -> IngestReport:
+               batch_size: int = 16, modality: str | None = None) -> IngestReport:
         """Add (class, path) pairs as normal references; `rebuild`: the store holds these only afterwards
-        (built beside the old store, which stays as it was if anything fails)."""
+        (built beside the old store, which stays as it was if anything fails). Point clouds and time series
+        (by extension, or `modality`) are rendered against their class's profile first (`modal_inputs`)."""
+        from assistant.inspection.modal_inputs import render_references
+
+        items = render_references(self.ws, items, modality)
         run = rebuild_store if rebuild else ingest
         return run(self.ws, self.scorer, self.thresholds, items, skip_bad=skip_bad, batch_size=batch_size)
 

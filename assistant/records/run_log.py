@@ -73,14 +73,30 @@ class RunLog:
         evidence = inspection.evidence
         image_sha = self.store_image(evidence.query.image, evidence.query.sha256)
         overlay_sha = self.store_image(evidence.overlay("all"))
+        source = self._store_source(evidence.query.rendered)
         record = self.append({
             "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
             "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
             "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
-            "encoder": encoder_id, "config_hash": config_hash, **({"options": options} if options else {})})
+            "encoder": encoder_id, "config_hash": config_hash, **({"options": options} if options else {}),
+            **source})
         if self._prune_due():
             self.prune()
         return record
+
+    def _store_source(self, rendered) -> dict:
+        """The original file of a render (a point cloud, a series) kept by sha256 under runs/sources/, and
+        the record's fields naming it; {} for a still image."""
+        if rendered is None:
+            return {}
+        from retrieval.atomic_file import write_bytes
+
+        suffix = Path(rendered.source_name).suffix.lower()[:12]
+        path = self.folder / "sources" / f"{rendered.source_sha256}{suffix}"
+        if not path.is_file():
+            write_bytes(path, rendered.source_data)
+        return {"modality": rendered.modality, "source_sha256": rendered.source_sha256,
+                "source_file": f"sources/{path.name}", "source_name": rendered.source_name}
 
     def _prune_due(self) -> bool:
         if self.retention is None or not self.retention.active:
