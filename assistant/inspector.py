@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import NormalcyConfig
@@ -25,22 +24,13 @@ from assistant.inspection.class_threshold import ClassThresholds
 from assistant.inspection.evidence import Evidence, EvidenceGatherer
 from assistant.inspection import follow_up
 from assistant.inspection.inputs import LoadedImage, load_image
-from assistant.inspection.modal_inputs import load_query, verdict_with_source
+from assistant.inspection.modal_inputs import input_suffixes, load_query, verdict_with_source
+from assistant.inspection.outcome import Inspection
 from assistant.inspection.patch_scorer import PatchScorer
 from assistant.inspection.time_limit import TimeLimit
 from assistant.records.run_log import RunLog
 from assistant.verdict import Verdict
 from assistant.workspace import Workspace
-
-
-@dataclass
-class Inspection:
-    id: str
-    verdict: Verdict
-    evidence: Evidence
-    question: str | None = None
-    session: object = None                 # assistant.reasoning.conversation.Session when a model answered
-    turns: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Inspector:
@@ -124,9 +114,10 @@ class Inspector:
         return RuleBook(self.workspace)
 
     @property
-    def normalities(self):          # normalities added by text (NAND): add, list, remove; logged (records/)
+    def normalities(self):          # normalities added by text (NAND), with the model's own phrases when there is one
+        from assistant.reasoning.normality_phrases import phrase_writer
         from assistant.records.normality_book import NormalityBook
-        return NormalityBook(self.workspace, self.log, lambda: self.backend)
+        return NormalityBook(self.workspace, self.log, phrase_writer(lambda: self.backend))
 
     @property
     def references(self):
@@ -144,6 +135,9 @@ class Inspector:
     @property
     def reference_copies(self):                     # the references' stored copies, found by sha256, to show them
         return self.scorer.copies
+
+    def input_suffixes(self) -> tuple[str, ...]:     # what an operator may give: still images, point clouds, series
+        return input_suffixes()
 
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None, class_name: str | None = None,
              modality: str | None = None) -> LoadedImage:
@@ -277,8 +271,7 @@ class Inspector:
         self.log.append({"kind": "turn", "inspection": inspection.id, "question": question, "answer": answer,
                          "model": inspection.verdict.model, **({"notes": list(notes)} if notes else {})})
 
-    def record(self, inspection: Inspection, options: InspectOptions | None = None) -> dict:
-        """Append an inspection to the run log, with its image and overlay stored by hash."""
+    def record(self, inspection: Inspection, options: InspectOptions | None = None) -> dict:  # -> its run log line
         config = self.config if options is None else options.apply(self.config)
         return self.log.record_inspection(inspection, self.workspace.encoder.id, config.hash(),
                                           None if options is None else options.to_dict())

@@ -109,7 +109,8 @@ def _chat_column(inspector) -> SimpleNamespace:
     ui.chatbot = gr.Chatbot(height=CHAT_HEIGHT, buttons=["copy", "copy_all"], elem_id="chat", show_label=False,
                             placeholder="Upload, drop or paste an image of a part below.")
     ui.error = gr.Markdown(visible=False, elem_id="chat-error", elem_classes=["nc-error"])
-    ui.message = gr.MultimodalTextbox(file_types=["image"], file_count="single", sources=["upload"],
+    ui.message = gr.MultimodalTextbox(file_types=["image", *inspector.input_suffixes()], file_count="single",
+                                      sources=["upload"],
                                       placeholder="Drop, paste or attach an image of the part, or ask a follow-up…",
                                       show_label=False, elem_id="message")
     with gr.Row():

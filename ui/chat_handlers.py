@@ -93,7 +93,7 @@ class ChatHandlers:
         chat = [{"role": "user", "content": [{"path": path}, literal(question or DEFAULT_QUESTION)]}]
         yield chat_outputs(state, "", empty_panel(gathering_card()), clear_message=True, chat=chat)
         try:
-            query = self.inspector.load(path)          # read, size-checked and decoded outside the lock
+            query = self.inspector.load(path, class_name=class_choice or AUTO_CLASS)   # decoded outside the lock
         except NormalcyError as exc:
             raise type(exc)(named_as_chosen(str(exc), path)) from None
         with self.queue.lock:
@@ -115,7 +115,14 @@ class ChatHandlers:
         yield chat_outputs(state, note, state.panel)
 
     def pick_class(self, source, class_choice) -> tuple[str, str]:
-        """(class, note): the chosen class, or for "auto" the nearest class by image embedding."""
+        """(class, note): the chosen class, or for "auto" the nearest class by image embedding (a point
+        cloud or series: the class it was rendered for, named with the file it is a render of)."""
+        rendered = getattr(source, "rendered", None)
+        if rendered is not None:
+            how = "auto → " if class_choice in (None, "", AUTO_CLASS) else ""
+            kind = rendered.modality.replace("_", " ")
+            return rendered.class_name, (f"Class: {how}**{literal(rendered.class_name)}** · inspected the {kind} "
+                                         f"render of **{literal(rendered.source_name)}**")
         if class_choice and class_choice != AUTO_CLASS:
             return class_choice, f"Class: **{literal(class_choice)}**"
         class_name, similarity = self.inspector.guess_class(source)

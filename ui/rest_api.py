@@ -137,9 +137,12 @@ class ApiRoutes:
 
     def _inspect(self, data: bytes, name: str, class_name: str, question: str | None, who: Caller) -> dict:
         inspector = self.inspector
-        query = dataclasses.replace(inspector.load(data, name=name), path=name)   # decoded outside the lock
+        query = inspector.load(data, name=name, class_name=class_name)        # decoded outside the lock
+        query = dataclasses.replace(query, path=name)
         with self.queue.lock:
-            if class_name == AUTO_CLASS:
+            if query.rendered is not None:                 # a point cloud / series: rendered for its class
+                class_name = query.rendered.class_name
+            elif class_name == AUTO_CLASS:
                 class_name = inspector.guess_class(query)[0]
             inspection = inspector.inspect(query, class_name, question=question)
             inspector.history.claim(inspection.id, who.owner)

@@ -29,12 +29,16 @@ from retrieval.errors import BadInput
 MODULES = ("assistant.modalities.point_cloud", "assistant.modalities.time_series")
 
 
+AUTO = "auto"          # the class of a query whose class the operator left to Normalcy
+
+
 @dataclass(frozen=True)
 class RenderedInput:
     modality: str
     location: Callable[[list[int] | None], dict | None]
     source_sha256: str
     source_name: str
+    class_name: str                   # the class whose profile rendered it (the chosen one, or found for "auto")
     source_data: bytes = field(repr=False, default=b"")
     scores: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -79,11 +83,14 @@ def _npy_modality(path: Path) -> str:
 
 def load_query(workspace, source, name: str | None, class_name: str, override: str | None = None):
     """The render of a modality file (path or bytes named `name`) as a `LoadedImage`, or None when it is a
-    still image; BadInput when it does not fit the class (no profile, another modality)."""
+    still image; BadInput when it does not fit the class (no profile, another modality). Class "auto": the
+    class of that modality whose nearest reference is nearest to the file's render against its profile."""
     with _as_path(source, name) as path:
         modality = modality_of(path, override)
-        stored = ClassProfiles(workspace.home.modality_profiles).of(class_name)
         label = name or str(source if not isinstance(source, bytes) else "the upload")
+        if class_name == AUTO:
+            return None if modality is None else _nearest_class(workspace, path, label, modality)
+        stored = ClassProfiles(workspace.home.modality_profiles).of(class_name)
         if modality is None:
             if stored is not None:
                 kind = stored.modality.replace("_", " ")
@@ -94,10 +101,32 @@ def load_query(workspace, source, name: str | None, class_name: str, override: s
             held = "no references of that kind" if stored is None else f"{stored.modality} references"
             raise BadInput(f"{label} is a {modality.name.replace('_', ' ')} but class {class_name!r} holds {held}; "
                            f"ingest normal {modality.name.replace('_', ' ')} files into it first, or pick its class")
-        return _loaded(workspace, path, label, modality, stored.profile)
+        return _loaded(workspace, path, label, modality, stored.profile, class_name)
 
 
-def _loaded(workspace, path: Path, label: str, modality, profile: dict):
+def _nearest_class(workspace, path: Path, label: str, modality):
+    """The render of `path` for the class of its modality it is nearest to (one class: that one)."""
+    from assistant.inspection.patch_scorer import PatchScorer
+
+    with workspace.using_store():
+        held = workspace.references.classes()
+        candidates = sorted(c for c, entry in ClassProfiles(workspace.home.modality_profiles).read().items()
+                            if entry["modality"] == modality.name and held.get(c))
+        if not candidates:
+            kind = modality.name.replace("_", " ")
+            raise BadInput(f"{label} is a {kind} and no class holds {kind} references; ingest normal {kind} files "
+                           "into a class first (`normalcy ingest DIR --class NAME`)")
+        profiles = ClassProfiles(workspace.home.modality_profiles)
+        renders = [_loaded(workspace, path, label, modality, profiles.of(c).profile, c) for c in candidates]
+        if len(renders) == 1:
+            return renders[0]
+        scorer = PatchScorer(workspace)
+        distance = [workspace.references.nearest(c, scorer.featurize([r.image])[1][0], 1)[0].distance
+                    for c, r in zip(candidates, renders)]
+        return renders[distance.index(min(distance))]
+
+
+def _loaded(workspace, path: Path, label: str, modality, profile: dict, class_name: str):
     from assistant.inspection.inputs import load_image
     from retrieval.atomic_file import png_bytes
 
@@ -105,7 +134,7 @@ def _loaded(workspace, path: Path, label: str, modality, profile: dict):
     made = modality.render(modality.read(path), profile)
     loaded = load_image(png_bytes(made.image), workspace.config.inputs, name=f"{Path(label).name}.png")
     rendered = RenderedInput(made.modality, made.location, hashlib.sha256(data).hexdigest(), Path(label).name,
-                             data, dict(made.scores), list(made.notes))
+                             class_name, data, dict(made.scores), list(made.notes))
     return replace(loaded, path=label, rendered=rendered)
 
 

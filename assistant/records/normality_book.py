@@ -38,13 +38,13 @@ class NormalityChange:
 
 
 class NormalityBook:
-    def __init__(self, workspace, log, backend=None):
-        """log: the home's `RunLog` (who added or removed what, and when); backend: a callable giving the
-        configured language model or None (asked only when a normality is added), which writes phrases of
-        its own beside the templates' (`normality_model_phrases`)."""
+    def __init__(self, workspace, log, write_phrases=None):
+        """log: the home's `RunLog` (who added or removed what, and when); write_phrases(text, class) ->
+        (phrases, who wrote them) or None: the configured language model's own phrases, asked only when a
+        normality is added (`reasoning/normality_phrases.py`), kept beside the templates'."""
         self.ws = workspace
         self.log = log
-        self.backend = backend or (lambda: None)
+        self.write_phrases = write_phrases
 
     @property
     def store(self) -> NormalityStore:
@@ -81,13 +81,10 @@ class NormalityBook:
     def _phrases(self, text: str, class_name: str) -> tuple[tuple[str, ...], str]:
         """(the normality's phrases, who wrote them): the templates', then the configured model's."""
         phrases = normality_phrases(text, class_name)
-        backend = self.backend()
-        if backend is None:
+        written = None if self.write_phrases is None else self.write_phrases(text, class_name)
+        if written is None:
             return phrases, "templates"
-        from assistant.records.normality_model_phrases import model_phrases
-
-        written, by = model_phrases(backend, text, class_name)
-        return tuple(dict.fromkeys((*phrases, *written))), by
+        return tuple(dict.fromkeys((*phrases, *written[0]))), written[1]
 
     def remove(self, normality_id: str, who: str) -> NormalityChange:
         """Remove an added normality and its accepted-noise rule; the class scores as before it was added."""

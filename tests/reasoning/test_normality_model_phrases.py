@@ -9,7 +9,7 @@ from scripted_backend import ScriptedBackend
 
 from assistant.home import Home
 from assistant.inspector import Inspector
-from assistant.records.normality_model_phrases import MAX_PHRASES, parse_phrases
+from assistant.reasoning.normality_phrases import MAX_PHRASES, parse_phrases
 from retrieval.text_space.normality_phrases import normality_phrases
 
 LINES = "thin dark lines along the border are normal"

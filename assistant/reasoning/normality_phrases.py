@@ -51,3 +51,12 @@ def model_phrases(backend, text: str, class_name: str) -> tuple[tuple[str, ...],
         log.warning("the language model's answer held no usable phrase; the template phrases are used")
         return (), f"templates (model {backend.name} wrote no usable phrase)"
     return phrases, f"templates + model {backend.name}"
+
+
+def phrase_writer(backend_of):
+    """`NormalityBook`'s write_phrases over `backend_of()` (the configured model, loaded when first asked;
+    None: vision-only, so no phrases of a model)."""
+    def write(text: str, class_name: str):
+        backend = backend_of()
+        return None if backend is None else model_phrases(backend, text, class_name)
+    return write
