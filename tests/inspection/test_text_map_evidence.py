@@ -146,9 +146,9 @@ def test_rules_are_grounded_where_their_text_matches_the_part(trained_home, insp
         x0, y0, x1, y1 = found.box
         assert 0 <= x0 < x1 <= evidence.query.size[0] and x1 - x0 <= cell[0] + 2 and y1 - y0 <= cell[1] + 2
         assert -1 <= found.cosine <= 1
-    kinds = {r.id: r.kind for r in rules}
-    defects = [regions[i].box for i in regions if kinds[i] == "defect"]
-    assert defects and all(_inside(box, evidence.defect_box) for box in defects)     # on the scratch
+    scratch, missing = regions["brick-defect-scratch"], regions["brick-defect-missing_patch"]
+    assert _inside(scratch.box, evidence.defect_box)                                  # on the scratch
+    assert scratch.cosine > missing.cosine + 0.2, "the heads tell kinds apart: this defect is a scratch"
     assert not _inside(regions["brick-normality-surface"].box, evidence.defect_box)  # a normal brick face
     said = "".join(clad.ask(inspection, "which rule applies?"))
     assert "Its text matches the part best at x " in said and "CLAD text space" in said
