@@ -12,6 +12,8 @@ from assistant.inspection.text_spaces import text_space_for
 from assistant.inspector import Inspector
 from retrieval import anomaly_map
 from retrieval.config import RetrievalConfig, TextMapConfig
+from retrieval.text_space.clad_store import text_digest
+from retrieval.text_space.defect_kinds import kind_texts
 
 
 def clad_inspector(home, weight: float = 0.0) -> Inspector:
@@ -54,6 +56,8 @@ def test_provider_clad_trains_stores_and_names_its_provenance(trained_home):
     provenance = record["provenance"]
     assert provenance["image_encoder"] == inspector.workspace.encoder.id
     assert provenance["text_encoder"] == inspector.workspace.text_encoder.id
+    assert provenance["recipe"] == "clad-2" and provenance["settings"]["kind_share"] == 1.0
+    assert provenance["kind_texts"] == text_digest(t for group in kind_texts("brick").values() for t in group)
     assert record["training"]["last_loss"] < record["training"]["first_loss"]
 
 
