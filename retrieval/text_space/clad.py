@@ -127,9 +127,10 @@ def _draw(pairs: PairedPatches, size: int, generator: torch.Generator, kind_shar
     positive = torch.empty_like(rows)
     for state, kind in sorted(set(zip(states.tolist(), kinds.tolist()))):
         chosen = torch.nonzero((states == state) & (kinds == kind))[:, 0]
-        generic = torch.nonzero((pairs.text_states == state) & (pairs.text_kinds < 0))[:, 0]
-        positive[chosen] = generic[torch.randint(len(generic), (len(chosen),), generator=generator)]
         own = torch.nonzero((pairs.text_states == state) & (pairs.text_kinds == kind))[:, 0]
+        generic = torch.nonzero((pairs.text_states == state) & (pairs.text_kinds < 0))[:, 0]
+        generic = generic if len(generic) else torch.nonzero(pairs.text_states == state)[:, 0]   # all have kinds
+        positive[chosen] = generic[torch.randint(len(generic), (len(chosen),), generator=generator)]
         if kind >= 0 and len(own):
             mine = chosen[torch.rand(len(chosen), generator=generator) < kind_share]
             positive[mine] = own[torch.randint(len(own), (len(mine),), generator=generator)]
@@ -137,7 +138,6 @@ def _draw(pairs: PairedPatches, size: int, generator: torch.Generator, kind_shar
     other_kind = (text_kinds >= 0) & (kinds[:, None] >= 0) & (text_kinds != kinds[:, None])
     negative = (pairs.text_states[None, :] != states[:, None]) | other_kind
     return pairs.visual[rows], positive, negative
-
 
 
 @dataclass

@@ -222,3 +222,12 @@ def test_kind_aware_heads_tell_held_out_stains_from_scratches(kind_trained, trai
     kinds = _stain_vs_scratch_auroc(kind_trained.heads, encoders)
     plain = _stain_vs_scratch_auroc(trained.heads, encoders)          # measured: kinds 1.00, plain 0.16
     assert kinds >= 0.8 and kinds > plain + 0.05, (kinds, plain)
+
+
+def test_a_kind_without_texts_and_no_generic_ones_takes_any_defect_text():
+    pairs = clad.PairedPatches(torch.randn(4, 4), torch.tensor([0, 0, 1, 1]), torch.randn(3, 3),
+                               torch.tensor([0, 1, 1]),
+                               visual_kinds=torch.tensor([-1, -1, 0, 1]), text_kinds=torch.tensor([-1, 0, 0]))
+    visual, positive, _ = clad._draw(pairs, 32, torch.Generator().manual_seed(0), kind_share=1.0)
+    abnormal = (visual[:, None, :] == pairs.visual[None, 2:, :]).all(-1).any(1)
+    assert abnormal.any() and set(positive[abnormal].tolist()) <= {1, 2} and set(positive[~abnormal].tolist()) == {0}
