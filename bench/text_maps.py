@@ -5,7 +5,8 @@
                                                        [--weights 0.1,0.25,0.5] [--sets brick,grass]
                                                        [--temperature 0.07] [--threads 1]
     PYTHONPATH=$PWD .venv/bin/python bench/text_maps.py /tmp/nb --nand [--group stain] [--weights 0,0.1]
-                                                       [--temperature 1.0] [--threads 1]
+                                                       [--temperature 1.0] [--normality-temperature 0.07]
+                                                       [--threads 1]
 
 Per set (ELPV mono / poly: image labels only; the textures: masks too) a fresh home is ingested with (an
 even spread of at most --references of) its train/good images, the class's CLAD heads are trained
@@ -40,13 +41,15 @@ from assistant.home import Home  # noqa: E402
 from bench import map_data  # noqa: E402
 
 
-def inspector_for(home, temperature: float, weight: float = 0.0):
-    """An Inspector over `home` (a Home) with the CLAD text map at `temperature`, fused at `weight`."""
+def inspector_for(home, temperature: float, weight: float = 0.0, normality_temperature: float | None = None):
+    """An Inspector over `home` (a Home) with the CLAD text map at `temperature`, fused at `weight`; NAND's
+    suppression at `normality_temperature` (None: the config's default)."""
     from assistant.config import NormalcyConfig
     from assistant.inspector import Inspector
     from retrieval.config import RetrievalConfig, TextMapConfig
 
-    text_map = TextMapConfig(provider="clad", weight=weight, temperature=temperature)
+    colder = {} if normality_temperature is None else {"normality_temperature": normality_temperature}
+    text_map = TextMapConfig(provider="clad", weight=weight, temperature=temperature, **colder)
     config = NormalcyConfig(retrieval=RetrievalConfig(text_map=text_map))
     return Inspector(config, home)
 
@@ -119,21 +122,24 @@ def _cells(result: dict) -> list[str]:
     return [cell(result["relabelled"]), *(cell(pair) for _, pair in sorted(result["others"].items()))]
 
 
-def nand(data: Path, group: str, weights: list[float], temperature: float) -> int:
+def nand(data: Path, group: str, weights: list[float], temperature: float, normality_temperature=None) -> int:
     """The NAND protocol's table (see the module docstring), one block per fusion weight."""
     from assistant.evaluation.dataset import load_dataset
     from assistant.evaluation.normality_protocol import run_protocol
+    from retrieval.config import TextMapConfig
 
+    colder = TextMapConfig().normality_temperature if normality_temperature is None else normality_temperature
     dataset = load_dataset(data / "textures", "mvtec")
     for weight in weights:
         with tempfile.TemporaryDirectory(prefix="text_maps-nand-") as out:
             start = time.perf_counter()
             document = run_protocol(dataset, Path(out), group, inspector_for=lambda home, _backend:
-                                    inspector_for(home, temperature, weight)).document
+                                    inspector_for(home, temperature, weight, normality_temperature)).document
             seconds = time.perf_counter() - start
         others = sorted(document["mean"]["others"])
         header = ["class", f"{group} re-labelled", *[f"{g} vs good" for g in others]]
-        print(f"\nNAND, weight {weight:g}, temperature {temperature:g}, {document['normality']!r}, {seconds:.0f} s\n"
+        print(f"\nNAND, weight {weight:g}, temperature {temperature:g}, normality temperature "
+              f"{colder:g}, {document['normality']!r}, {seconds:.0f} s\n"
               + " | ".join(header) + "\n" + " | ".join("---" for _ in header))
         for name, result in [*document["classes"].items(), ("mean", document["mean"])]:
             print(" | ".join([name, *_cells(result)]), flush=True)
@@ -152,6 +158,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--nand", action="store_true", help="the NAND protocol on DATA/textures instead")
     parser.add_argument("--group", default="stain", help="--nand: the defect group re-labelled normal")
+    parser.add_argument("--normality-temperature", type=float, default=None,
+                        help="--nand: retrieval.text_map.normality_temperature (default: the config's)")
     args = parser.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",") if w]
     if args.threads:
@@ -159,7 +167,7 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
     if args.nand:
-        return nand(args.data, args.group, weights, args.temperature)
+        return nand(args.data, args.group, weights, args.temperature, args.normality_temperature)
     wanted = {s.strip() for s in args.sets.split(",") if s.strip()}
     sets = [d for d in map_data.datasets(args.data, args.limit) if not wanted or d.name in wanted]
     if not sets:

@@ -224,6 +224,8 @@ class TextMapConfig:
       open_clip checkpoint at `path`, architecture `arch`).
     weight: share of the text map in the fused map the verdict rests on (0 = shown beside it, not fused).
     temperature: softmax temperature of the two-state (normal / abnormal) patch probability.
+    normality_temperature: that of a normality added by text (NAND), whose suppression map weighs its phrases
+      against the normal prompts and the other kinds of defect (colder than the text map: it must decide).
     """
 
     provider: str = "none"
@@ -231,11 +233,13 @@ class TextMapConfig:
     arch: str | None = None
     weight: float = 0.0
     temperature: float = 0.07
+    normality_temperature: float = 0.07
 
     def __post_init__(self):
         one_of("provider", self.provider, TEXT_MAP_PROVIDERS, "text-map provider")
         within("weight", self.weight, 0, 1)
         within("temperature", self.temperature, 0, 10, above=True)
+        within("normality_temperature", self.normality_temperature, 0, 10, above=True)
         if self.provider == "clip" and not self.path:
             raise ConfigError("text_map.path: provider clip loads a local open_clip checkpoint; set its path")
 

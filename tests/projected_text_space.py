@@ -59,10 +59,10 @@ def install(monkeypatch, provider: str = "clad") -> dict[str, ProjectedTextSpace
     return built
 
 
-def text_map_config(provider: str = "clad", temperature: float = 0.07):
+def text_map_config(provider: str = "clad", temperature: float = 0.07, normality_temperature: float = 0.07):
     """A NormalcyConfig with the text map on `provider`."""
     from assistant.config import NormalcyConfig
     from retrieval.config import RetrievalConfig, TextMapConfig
 
-    return NormalcyConfig(retrieval=RetrievalConfig(text_map=TextMapConfig(provider=provider,
-                                                                           temperature=temperature)))
+    text_map = TextMapConfig(provider=provider, temperature=temperature, normality_temperature=normality_temperature)
+    return NormalcyConfig(retrieval=RetrievalConfig(text_map=text_map))

@@ -58,6 +58,7 @@ def test_overrides_merge_over_defaults(tmp_path):
     ("retrieval:\n  encoder:\n    image_size: 0\n", "retrieval.encoder.image_size"),
     ("retrieval:\n  encoder:\n    name: dinov9\n", "retrieval.encoder.name"),
     ("retrieval:\n  rules_top_n: -2\n", "retrieval.rules_top_n"),
+    ("retrieval:\n  text_map:\n    normality_temperature: 0\n", "retrieval.text_map.normality_temperature"),
     ("vlm:\n  strategy: bogus\n", "vlm.strategy"),
     ("vlm:\n  overlay_style: bogus\n", "vlm.overlay_style"),
     ("vlm:\n  fusion_weight: .nan\n", "vlm.fusion_weight"),

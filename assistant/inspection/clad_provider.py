@@ -2,9 +2,11 @@
 
 `retrieval.text_map.provider: clad` works on a fresh machine with no CLIP weights. A class's heads
 (`retrieval/text_space/clad.py`) train on patches of its normal references (paired with its normal
-texts) and of synthetic anomalies painted on them (paired with its defect texts), and are stored under
+texts) and of synthetic anomalies painted on them (each paired with the texts of its own kind: "a stain
+on a brick", `defect_kinds`, so a normality added by text can name one kind), and are stored under
 HOME/text_heads with their provenance (`clad_store`). They are trained again when that provenance
-changes: another encoder or its weights, references added or removed, rules edited. Within a process
+changes: another encoder or its weights, references added or removed, rules edited, another recipe or
+other kind texts. Within a process
 the built space is kept per workspace and class while the class's store version and texts are the
 same, so an inspection pays neither the digest nor the load.
 """
@@ -16,11 +18,11 @@ import weakref
 
 import numpy as np
 
-from assistant.inspection.class_texts import StateTexts, state_texts
+from assistant.inspection.class_texts import StateTexts, class_words, state_texts
 from assistant.inspection.patch_scorer import PatchScorer
 from assistant.inspection.text_spaces import provider
 from retrieval.patch_features import FEATURES_VERSION
-from retrieval.text_space import clad, synthetic
+from retrieval.text_space import clad, defect_kinds, synthetic
 from retrieval.text_space.clad_store import HeadStore, provenance_digest, text_digest
 
 SETTINGS = clad.CladSettings()
@@ -49,6 +51,8 @@ def provenance(workspace, class_name: str, texts: StateTexts) -> dict:
     return {"recipe": clad.CLAD_VERSION, "settings": SETTINGS.to_dict(),
             "sampling": {"references": MAX_REFERENCES, "anomalies_per_reference": ANOMALIES_PER_REFERENCE,
                          "kinds": list(synthetic.ANOMALY_KINDS)},
+            "kind_texts": text_digest(t for group in defect_kinds.kind_texts(class_words(class_name)).values()
+                                      for t in group),
             "image_encoder": workspace.encoder.id, "features": f"{FEATURES_VERSION}-n{neighbourhood}",
             "text_encoder": workspace.text_encoder.id,
             "references": text_digest(workspace.references.shas(class_name)),
@@ -88,11 +92,20 @@ def train_heads(workspace, scorer: PatchScorer, class_name: str, texts: StateTex
         features += list(scorer.featurize(batch)[0].numpy())
     cells = [clad.grid_states(mask, normal[0].shape[1:]) for _, mask in painted]
     encode = workspace.text_encoder.encode
-    pairs = clad.assemble(normal, list(zip(features, cells)), encode(list(texts.normal)), encode(list(texts.abnormal)))
+    kinds = [synthetic.ANOMALY_KINDS.index(k) for k in synthetic.kinds_in_turn(len(painted))]
+    pairs = clad.assemble(normal, list(zip(features, cells)), encode(list(texts.normal)), encode(list(texts.abnormal)),
+                          kinds, _kind_text(class_name, encode))
     trained = clad.train(pairs, SETTINGS, progress or _logged(class_name))
     log.info("text heads of %s: loss %.3f -> %.3f in %.1f s", class_name, trained.first_loss, trained.last_loss,
              trained.seconds)
     return trained
+
+
+def _kind_text(class_name: str, encode) -> tuple[np.ndarray, list[int]]:
+    """(L, T) sentence features of the texts of each synthetic anomaly kind, and the kind of each."""
+    texts = defect_kinds.kind_texts(class_words(class_name))
+    flat = [(synthetic.ANOMALY_KINDS.index(kind), text) for kind, group in texts.items() for text in group]
+    return encode([text for _, text in flat]), [kind for kind, _ in flat]
 
 
 def _logged(class_name: str):

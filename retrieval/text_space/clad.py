@@ -8,8 +8,10 @@ contrastive alignment loss
     1/N sum_i [||z_v^i - z_t^i||^2 - alpha]_+  +  1/N sum_i sum_{j != i} max(0, beta - ||z_v^i - z_t^j||^2)
 
 where each patch i is paired with a text of its own state (normal patches of the references with the
-class's normality texts, synthetic-anomaly patches with its defect texts) and j runs over the texts of
-the other state (a patch is never pushed from a text that describes it as well) — plus lambda times a
+class's normality texts, synthetic-anomaly patches with its defect texts or the texts of their own kind:
+"a stain on a brick") and j runs over the texts of the other state and, for an anomaly of a known kind,
+the texts of the other kinds (a patch is never pushed from a text that describes it as well, and a kind
+stays apart from the others, so an added normality can name one) — plus lambda times a
 reconstruction term: a decoder maps z_v back to the (standardised) visual feature, so the space keeps the
 features' detail and does not collapse to a two-point classifier. Batches draw normal and abnormal
 patches in equal numbers (defect masks are small). Training is seeded and runs on the CPU in seconds.
@@ -26,13 +28,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CLAD_VERSION = "clad-1"      # the training recipe: heads trained by another recipe are retrained
+CLAD_VERSION = "clad-2"      # the training recipe: heads trained by another recipe are retrained
 
 
 @dataclass(frozen=True)
 class CladSettings:
     """dim: width of the shared space; alpha / beta: the pull and push margins on squared distances of
-    unit vectors (range 0..4); reconstruction: lambda; steps, batch, lr: Adam's schedule; seed: all draws."""
+    unit vectors (range 0..4); reconstruction: lambda; steps, batch, lr: Adam's schedule; seed: all draws;
+    kind_share: how often an anomaly of a known kind is paired with a text of its kind, not a generic one
+    (1.0 measured best on the textures, for the text map alone and for NAND: README, "NAND on the textures")."""
 
     dim: int = 128
     hidden: int = 256
@@ -43,6 +47,7 @@ class CladSettings:
     batch: int = 512
     lr: float = 2e-3
     seed: int = 0
+    kind_share: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,17 +56,25 @@ class CladSettings:
 @dataclass
 class PairedPatches:
     """What one class trains on: (P, C) patch features and their states (0 normal, 1 abnormal), and
-    (K, T) text features and theirs. Both states must be present on both sides."""
+    (K, T) text features and theirs. Both states must be present on both sides. visual_kinds (P,) /
+    text_kinds (K,): the defect kind of an abnormal patch or text (0, 1, ...), -1 for none (normal ones,
+    the class's generic defect texts); None: no kinds at all."""
 
     visual: torch.Tensor
     visual_states: torch.Tensor
     text: torch.Tensor
     text_states: torch.Tensor
+    visual_kinds: torch.Tensor | None = None
+    text_kinds: torch.Tensor | None = None
 
     def __post_init__(self):
         for name, states in (("patches", self.visual_states), ("texts", self.text_states)):
             if set(states.unique().tolist()) != {0, 1}:
                 raise ValueError(f"CLAD needs normal and abnormal {name}; got states {states.unique().tolist()}")
+        if self.visual_kinds is None:
+            self.visual_kinds = torch.full_like(self.visual_states, -1)
+        if self.text_kinds is None:
+            self.text_kinds = torch.full_like(self.text_states, -1)
 
 
 class CladHeads(nn.Module):
@@ -101,20 +114,29 @@ def clad_loss(heads: CladHeads, visual: torch.Tensor, positive: torch.Tensor, ne
     return pull + push + settings.reconstruction * rebuilt
 
 
-def _draw(pairs: PairedPatches, size: int, generator: torch.Generator):
-    """A batch of half normal, half abnormal patches, each paired with a random text of its state."""
+def _draw(pairs: PairedPatches, size: int, generator: torch.Generator, kind_share: float = 0.0):
+    """A batch of half normal, half abnormal patches, each paired with a random text of its state that has
+    no kind or, with probability `kind_share`, with one of its own kind (where it has one and there are
+    any); its negatives are the texts of the other state and those of the other kinds."""
     picks = []
     for state in (0, 1):
         pool = torch.nonzero(pairs.visual_states == state)[:, 0]
         picks.append(pool[torch.randint(len(pool), (size // 2,), generator=generator)])
     rows = torch.cat(picks)
-    states = pairs.visual_states[rows]
+    states, kinds = pairs.visual_states[rows], pairs.visual_kinds[rows]
     positive = torch.empty_like(rows)
-    for state in (0, 1):
-        texts = torch.nonzero(pairs.text_states == state)[:, 0]
-        chosen = states == state
-        positive[chosen] = texts[torch.randint(len(texts), (int(chosen.sum()),), generator=generator)]
-    negative = pairs.text_states[None, :] != states[:, None]
+    for state, kind in sorted(set(zip(states.tolist(), kinds.tolist()))):
+        chosen = torch.nonzero((states == state) & (kinds == kind))[:, 0]
+        own = torch.nonzero((pairs.text_states == state) & (pairs.text_kinds == kind))[:, 0]
+        generic = torch.nonzero((pairs.text_states == state) & (pairs.text_kinds < 0))[:, 0]
+        generic = generic if len(generic) else torch.nonzero(pairs.text_states == state)[:, 0]   # all have kinds
+        positive[chosen] = generic[torch.randint(len(generic), (len(chosen),), generator=generator)]
+        if kind >= 0 and len(own):
+            mine = chosen[torch.rand(len(chosen), generator=generator) < kind_share]
+            positive[mine] = own[torch.randint(len(own), (len(mine),), generator=generator)]
+    text_kinds = pairs.text_kinds[None, :]
+    other_kind = (text_kinds >= 0) & (kinds[:, None] >= 0) & (text_kinds != kinds[:, None])
+    negative = (pairs.text_states[None, :] != states[:, None]) | other_kind
     return pairs.visual[rows], positive, negative
 
 
@@ -148,12 +170,12 @@ def _train(pairs: PairedPatches, settings: CladSettings, progress: Progress | No
     normal = pairs.visual[pairs.visual_states == 0]
     heads.mean.copy_(normal.mean(0))
     heads.std.copy_(normal.std(0).clamp(min=1e-6))
-    held = _draw(pairs, settings.batch, generator)
+    held = _draw(pairs, settings.batch, generator, settings.kind_share)
     first = _held_loss(heads, held, pairs, settings)
     optimiser = torch.optim.Adam(heads.parameters(), lr=settings.lr)
     report = max(1, settings.steps // 10)
     for step in range(1, settings.steps + 1):
-        loss = clad_loss(heads, *_draw(pairs, settings.batch, generator), pairs.text, settings)
+        loss = clad_loss(heads, *_draw(pairs, settings.batch, generator, settings.kind_share), pairs.text, settings)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -178,19 +200,28 @@ def grid_states(mask: np.ndarray, grid: tuple[int, int], share: float = 0.3) -> 
 
 
 def assemble(normal: Sequence[np.ndarray], anomalous: Sequence[tuple[np.ndarray, np.ndarray]],
-             normal_text: np.ndarray, abnormal_text: np.ndarray) -> PairedPatches:
+             normal_text: np.ndarray, abnormal_text: np.ndarray, kinds: Sequence[int] | None = None,
+             kind_text: tuple[np.ndarray, Sequence[int]] | None = None) -> PairedPatches:
     """Training pairs of a class: every patch of its normal references' (C, H, W) features (state 0), the
     defect cells of its synthetic anomalies ((C, H, W) features, (h, w) bool cell mask; state 1), and the
-    (N, T) / (M, T) sentence features of its normal and abnormal texts."""
+    (N, T) / (M, T) sentence features of its normal and abnormal texts. kinds: each anomaly's kind
+    (0, 1, ...); kind_text: (L, T) sentence features of texts of those kinds, and the kind of each."""
     normal_rows = [np.asarray(f).reshape(f.shape[0], -1).T for f in normal]
     abnormal_rows = [np.asarray(f).reshape(f.shape[0], -1).T[np.asarray(cells).ravel()] for f, cells in anomalous]
     visual = np.concatenate(normal_rows + abnormal_rows)
     counts = (sum(len(r) for r in normal_rows), sum(len(r) for r in abnormal_rows))
     states = np.repeat([0, 1], counts)
-    text = np.concatenate([normal_text, abnormal_text])
-    text_states = np.repeat([0, 1], (len(normal_text), len(abnormal_text)))
-    return PairedPatches(torch.from_numpy(visual.astype(np.float32)), torch.from_numpy(states),
-                         torch.from_numpy(text.astype(np.float32)), torch.from_numpy(text_states))
+    kind_features, text_kind = kind_text if kind_text is not None else (np.zeros((0, normal_text.shape[1])), [])
+    visual_kinds = np.full(len(states), -1)
+    if kinds is not None:
+        visual_kinds[counts[0]:] = np.repeat(np.asarray(kinds, int), [len(r) for r in abnormal_rows])
+    text = np.concatenate([normal_text, abnormal_text, kind_features])
+    text_states = np.repeat([0, 1, 1], (len(normal_text), len(abnormal_text), len(kind_features)))
+    text_kinds = np.concatenate([np.full(len(normal_text) + len(abnormal_text), -1), np.asarray(text_kind, int)])
+    as_long = lambda a: torch.from_numpy(np.asarray(a, np.int64))      # noqa: E731
+    return PairedPatches(torch.from_numpy(visual.astype(np.float32)), as_long(states),
+                         torch.from_numpy(text.astype(np.float32)), as_long(text_states),
+                         as_long(visual_kinds), as_long(text_kinds))
 
 
 class CladSpace:

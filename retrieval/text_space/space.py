@@ -2,8 +2,10 @@
 
 A provider embeds an image's patches and any number of texts into one space, unit length, so cosine
 similarity compares a region with a description. Everything a text-conditioned map needs follows:
-`state_map` (WinCLIP / APRIL-GAN: softmax over the mean normal and mean abnormal text features per patch)
-and `suppress` (NAND: a normality added by text turns an existing map A into A * (1 - A_sup)).
+`state_map` (WinCLIP / APRIL-GAN: softmax over the mean normal and mean abnormal text features per patch),
+`contrast_map` (the same softmax over more ensembles, one share taken: NAND's A_sup, the added normality
+against the normal prompts and the other kinds of defect) and `suppress` (NAND: a normality added by text
+turns an existing map A into A * (1 - A_sup)).
 """
 
 from __future__ import annotations
@@ -46,6 +48,20 @@ def state_map(patches: torch.Tensor, normal: torch.Tensor, abnormal: torch.Tenso
         raise ValueError(f"temperature must be > 0, got {temperature}")
     states = torch.stack([mean_text(normal), mean_text(abnormal)])          # (2, D)
     logits = F.normalize(patches.float(), dim=-1) @ states.T / temperature  # (H, W, 2)
+    return logits.softmax(-1)[..., 1].numpy()
+
+
+def contrast_map(patches: torch.Tensor, normal: torch.Tensor, added: torch.Tensor,
+                 others: Sequence[torch.Tensor] = (), temperature: float = 0.07) -> np.ndarray:
+    """(H, W, D) patch embeddings, (N, D) normal and (M, D) added text features, and any number of (K_i, D)
+    other ensembles -> (H, W) probability that each patch is the added one: softmax over its cosine
+    similarity to the mean features of [normal, added, *others], the added share. A patch that looks like
+    another kind of defect more than like the added normality keeps a low share (it is not suppressed);
+    with no others this is `state_map(patches, normal, added)`."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    states = torch.stack([mean_text(normal), mean_text(added), *(mean_text(o) for o in others)])   # (2 + k, D)
+    logits = F.normalize(patches.float(), dim=-1) @ states.T / temperature                      # (H, W, 2 + k)
     return logits.softmax(-1)[..., 1].numpy()
 
 

@@ -102,12 +102,14 @@ def perlin_noise(height: int, width: int, cells: int, rng) -> np.ndarray:
     return top * (1 - fade_y) + bottom * fade_y
 
 
+def kinds_in_turn(count: int) -> list[str]:
+    """The kinds of the first `count` anomalies `anomalies_of` makes (it takes them in turn)."""
+    return [ANOMALY_KINDS[turn % len(ANOMALY_KINDS)] for turn in range(count)]
+
+
 def anomalies_of(images, per_image: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(H, W, 3) uint8 images -> `per_image` (anomalous copy, mask) pairs each, the kinds taken in turn."""
+    """(H, W, 3) uint8 images -> `per_image` (anomalous copy, mask) pairs each, the kinds taken in turn
+    (`kinds_in_turn`)."""
     rng = np.random.default_rng(seed)
-    made, turn = [], 0
-    for image in images:
-        for _ in range(per_image):
-            made.append(synthesize(image, ANOMALY_KINDS[turn % len(ANOMALY_KINDS)], rng))
-            turn += 1
-    return made
+    kinds = iter(kinds_in_turn(len(images) * per_image))
+    return [synthesize(image, next(kinds), rng) for image in images for _ in range(per_image)]

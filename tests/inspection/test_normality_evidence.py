@@ -1,5 +1,6 @@
 """Normalities added by text in the evidence (NAND) over a real home and the real encoders: A' = A * (1 - A_sup)
-with A_sup from the class's text space, several normalities multiplying, and exact rollback on removal.
+with A_sup from the class's text space (the added phrases against the normal prompts and the other defects,
+at the normality temperature), several normalities multiplying, and exact rollback on removal.
 The text space is the projected test space (tests/projected_text_space.py), registered as provider "clad"."""
 
 import numpy as np
@@ -10,8 +11,10 @@ from assistant.home import Home
 from assistant.inspection import text_spaces
 from assistant.inspector import Inspector
 from retrieval.anomaly_map import image_score, upsample
-from retrieval.text_space.normality_phrases import normal_prompts
-from retrieval.text_space.space import state_map
+from assistant.inspection.class_texts import state_texts
+from retrieval.text_space.defect_kinds import other_defects
+from retrieval.text_space.normality_phrases import appearance, normal_prompts
+from retrieval.text_space.space import contrast_map
 
 LINES = "thin dark lines along the mortar are normal"
 
@@ -31,11 +34,15 @@ def defect(texture_set):
     return sorted((texture_set / "test" / "defect").glob("*.png"))[0]
 
 
-def _expected_suppression(inspector, image, phrases, shape):
+def _expected_suppression(inspector, image, normality, shape):
     """A_sup computed here from the space's contract, independently of normality_evidence."""
     space = text_spaces.text_space_for(inspector.workspace, "brick")
-    sup = state_map(space.patch_embeddings(image), space.text_embeddings(list(normal_prompts("brick"))),
-                    space.text_embeddings(list(phrases)), inspector.config.retrieval.text_map.temperature)
+    with inspector.workspace.using_store():
+        defects = state_texts(inspector.workspace, "brick").abnormal
+    others = [space.text_embeddings(list(t)) for t in other_defects(appearance(normality.text), "brick", defects)]
+    sup = contrast_map(space.patch_embeddings(image), space.text_embeddings(list(normal_prompts("brick"))),
+                       space.text_embeddings(list(normality.phrases)), others,
+                       inspector.config.retrieval.text_map.normality_temperature)
     assert sup.shape != shape, "the test space's grid is coarser: the map must be resized onto the few-shot grid"
     return upsample(sup, *shape)
 
@@ -44,7 +51,7 @@ def test_the_map_is_suppressed_where_the_normality_applies(nand, defect):
     before = nand.gather(defect, "brick")
     normality = nand.normalities.add(LINES, "brick", "tester").normality
     after = nand.gather(defect, "brick")
-    sup = _expected_suppression(nand, before.query.image, normality.phrases, before.grid.shape)
+    sup = _expected_suppression(nand, before.query.image, normality, before.grid.shape)
     assert np.allclose(after.grid, before.grid * (1 - sup), atol=1e-5)
     top = nand.config.retrieval.map.top_fraction
     assert after.map_score == pytest.approx(image_score(before.grid * (1 - sup), top), rel=1e-5)
@@ -58,10 +65,25 @@ def test_two_normalities_suppress_in_turn(nand, defect):
     second = nand.normalities.add("a faint stain: ok", "brick", "tester").normality
     after = nand.gather(defect, "brick")
     image, shape = before.query.image, before.grid.shape
-    product = (1 - _expected_suppression(nand, image, first.phrases, shape)) * \
-        (1 - _expected_suppression(nand, image, second.phrases, shape))
+    product = (1 - _expected_suppression(nand, image, first, shape)) * \
+        (1 - _expected_suppression(nand, image, second, shape))
     assert np.allclose(after.grid, before.grid * product, atol=1e-5)
     assert [n.version for n in nand.normalities.list("brick")] == [1, 2]
+
+
+def test_the_suppression_is_at_the_normality_temperature(home_copy, spaces, defect):
+    """Not the text map's: a warmer normality temperature suppresses by other amounts."""
+    grids = []
+    for temperature in (0.07, 1.0):
+        inspector = Inspector(text_map_config(temperature=0.07, normality_temperature=temperature), Home(home_copy))
+        before = inspector.gather(defect, "brick")
+        normality = inspector.normalities.add(LINES, "brick", "tester").normality
+        after = inspector.gather(defect, "brick")
+        sup = _expected_suppression(inspector, before.query.image, normality, before.grid.shape)
+        assert np.allclose(after.grid, before.grid * (1 - sup), atol=1e-5)
+        inspector.normalities.remove(normality.id, "tester")
+        grids.append(after.grid)
+    assert not np.allclose(grids[0], grids[1])
 
 
 def test_removing_a_normality_restores_the_scores_exactly(nand, defect, texture_set):

@@ -12,6 +12,8 @@ from assistant.inspection.text_spaces import text_space_for
 from assistant.inspector import Inspector
 from retrieval import anomaly_map
 from retrieval.config import RetrievalConfig, TextMapConfig
+from retrieval.text_space.clad_store import text_digest
+from retrieval.text_space.defect_kinds import kind_texts
 
 
 def clad_inspector(home, weight: float = 0.0) -> Inspector:
@@ -54,6 +56,8 @@ def test_provider_clad_trains_stores_and_names_its_provenance(trained_home):
     provenance = record["provenance"]
     assert provenance["image_encoder"] == inspector.workspace.encoder.id
     assert provenance["text_encoder"] == inspector.workspace.text_encoder.id
+    assert provenance["recipe"] == "clad-2" and provenance["settings"]["kind_share"] == 1.0
+    assert provenance["kind_texts"] == text_digest(t for group in kind_texts("brick").values() for t in group)
     assert record["training"]["last_loss"] < record["training"]["first_loss"]
 
 
@@ -146,9 +150,9 @@ def test_rules_are_grounded_where_their_text_matches_the_part(trained_home, insp
         x0, y0, x1, y1 = found.box
         assert 0 <= x0 < x1 <= evidence.query.size[0] and x1 - x0 <= cell[0] + 2 and y1 - y0 <= cell[1] + 2
         assert -1 <= found.cosine <= 1
-    kinds = {r.id: r.kind for r in rules}
-    defects = [regions[i].box for i in regions if kinds[i] == "defect"]
-    assert defects and all(_inside(box, evidence.defect_box) for box in defects)     # on the scratch
+    scratch, missing = regions["brick-defect-scratch"], regions["brick-defect-missing_patch"]
+    assert _inside(scratch.box, evidence.defect_box)                                  # on the scratch
+    assert scratch.cosine > missing.cosine + 0.2, "the heads tell kinds apart: this defect is a scratch"
     assert not _inside(regions["brick-normality-surface"].box, evidence.defect_box)  # a normal brick face
     said = "".join(clad.ask(inspection, "which rule applies?"))
     assert "Its text matches the part best at x " in said and "CLAD text space" in said
