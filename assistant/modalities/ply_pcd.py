@@ -82,7 +82,7 @@ def read_ply(path: Path) -> Cloud:
         if len(rows) < count or any(len(r) < len(columns) for r in rows):
             raise BadInput(f"{path.name}: the PLY is truncated ({len(rows):,} of {count:,} vertex lines); "
                            f"re-export it")
-        table = np.array([r[:len(columns)] for r in rows], dtype=np.float64)
+        table = np.array([r[:len(columns)] for r in rows], dtype=np.float64).reshape(count, len(columns))
         xyz = table[:, [columns.index(c) for c in "xyz"]]
     else:
         end = _PLY_FORMATS[fmt]

@@ -17,8 +17,8 @@ from PIL import Image
 from assistant.modalities import rendering
 from assistant.modalities.ply_pcd import read_pcd, read_ply
 from assistant.modalities.point_cloud_files import Cloud, is_organised_xyz_tiff, read_npy, read_table, read_tiff
-from assistant.modalities.point_cloud_render import (colourise, depth_normals, fill_holes, grid_normals,
-                                                      zbuffer)
+from assistant.modalities.point_cloud_render import (colourise, depth_normals, drop_occluded, fill_holes,
+                                                      grid_normals, zbuffer)
 from assistant.modalities.point_cloud_view import class_profile, height_range, project
 from retrieval.errors import BadInput
 
@@ -26,6 +26,7 @@ __all__ = ["Cloud", "PointCloud", "is_organised_xyz_tiff", "read_cloud"]
 
 READERS = {".ply": read_ply, ".pcd": read_pcd, ".xyz": read_table, ".csv": read_table, ".txt": read_table,
            ".npy": read_npy, ".tif": read_tiff, ".tiff": read_tiff}
+OCCLUSION = 3.0                # a pixel this many pixel sizes behind its neighbours is a back-side point
 OUTSIDE_NOTE = 0.5             # more than this fraction of the points outside the view: say so
 
 
@@ -48,7 +49,8 @@ def _depth(cloud: Cloud, profile: dict, u, v, height) -> tuple[np.ndarray, np.nd
         xyz[cloud.valid] = cloud.points
         xyz = fill_holes(xyz[..., [2, 0, 1]])[..., [1, 2, 0]]       # z first: it decides validity
         return -xyz[..., 2], grid_normals(xyz)
-    image = fill_holes(zbuffer(u, v, height, size)[..., None])[..., 0]
+    image = drop_occluded(zbuffer(u, v, height, size), OCCLUSION * profile["pixel"])
+    image = fill_holes(image[..., None])[..., 0]
     return image, depth_normals(image, profile["pixel"])
 
 

@@ -1,6 +1,7 @@
 """Depth images of projected points, shaded and coloured into the RGB render the image pipeline sees.
 
-Pure numpy on arrays: `zbuffer` keeps the nearest point per pixel, `fill_holes` closes small gaps with the
+Pure numpy on arrays: `zbuffer` keeps the nearest point per pixel, `drop_occluded` clears back-side points seen through
+gaps, `fill_holes` closes small gaps with the
 median of their neighbours (never growing the silhouette into the background), `grid_normals` and
 `depth_normals` give unit normals in the view frame (x right, y up, z toward the viewer), and `colourise`
 maps height through a fixed colour ramp times Lambert shading under a fixed light. Empty pixels are black.
@@ -14,7 +15,7 @@ LIGHT = np.array([-0.5, 0.5, 1.0]) / np.linalg.norm([-0.5, 0.5, 1.0])   # from t
 RAMP = np.array([[0.10, 0.10, 0.45], [0.10, 0.55, 0.65], [0.55, 0.80, 0.35], [0.98, 0.90, 0.30]])
 AMBIENT = 0.25
 FILL_PASSES = 2
-FILL_NEIGHBOURS = 3            # a hole pixel is filled when at least this many of its 8 neighbours hold depth
+FILL_NEIGHBOURS = 5            # of 8 neighbours holding depth: fills a hole or a crack, not a straight edge
 
 
 def zbuffer(u: np.ndarray, v: np.ndarray, height: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -24,7 +25,8 @@ def zbuffer(u: np.ndarray, v: np.ndarray, height: np.ndarray, size: tuple[int, i
     index, h = v[inside] * width + u[inside], height[inside]
     order = np.lexsort((-h, index))
     index, h = index[order], h[order]
-    first = np.r_[True, index[1:] != index[:-1]]
+    first = np.ones(len(index), bool)
+    first[1:] = index[1:] != index[:-1]
     image = np.full(width * rows, np.nan)
     image[index[first]] = h[first]
     return image.reshape(rows, width)
@@ -38,20 +40,34 @@ def _neighbours(image: np.ndarray) -> np.ndarray:
                      for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=2)
 
 
+def _neighbour_median(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) -> (H, W) lower median of each pixel's valid 8 neighbours (NaN if none), (H, W) their count."""
+    near = np.sort(_neighbours(image), axis=2)                      # NaN sort last
+    count = np.isfinite(near).sum(axis=2)
+    median = np.take_along_axis(near, np.maximum(count - 1, 0)[..., None] // 2, axis=2)[..., 0]
+    return median, count
+
+
+def drop_occluded(image: np.ndarray, tolerance: float) -> np.ndarray:
+    """Pixels far behind their neighbours' surface (a back-side point seen through a gap in the front
+    one) become holes, so `fill_holes` closes the gap with the front surface."""
+    median, count = _neighbour_median(image)
+    behind = (count >= FILL_NEIGHBOURS) & (image < median - tolerance)
+    return np.where(behind, np.nan, image)
+
+
 def fill_holes(channels: np.ndarray, passes: int = FILL_PASSES) -> np.ndarray:
     """(H, W, C) with NaN holes -> the same with each small hole set to its valid neighbours' (lower)
-    median, channel by channel, where enough neighbours are valid (channel 0 decides validity)."""
+    median, channel by channel, where enough neighbours are valid (channel 0 decides validity) — an
+    interior gap or a crack, never a pixel along the silhouette's edge."""
     out = channels.astype(np.float64).copy()
     for _ in range(passes):
-        near = np.stack([_neighbours(out[..., c]) for c in range(out.shape[2])], axis=3)   # (H, W, 8, C)
-        count = np.isfinite(near[..., 0]).sum(axis=2)
+        count = _neighbour_median(out[..., 0])[1]
         hole = ~np.isfinite(out[..., 0]) & (count >= FILL_NEIGHBOURS)
         if not hole.any():
             break
-        ordered = np.sort(near[hole], axis=1)                       # NaN sort last: (K, 8, C)
-        middle = ((count[hole] - 1) // 2)[:, None, None]
-        out[hole] = np.take_along_axis(ordered, np.broadcast_to(middle, (len(middle), 1, out.shape[2])),
-                                       axis=1)[:, 0]
+        for c in range(out.shape[2]):
+            out[..., c] = np.where(hole, _neighbour_median(out[..., c])[0], out[..., c])
     return out
 
 

@@ -6,7 +6,8 @@ Organised references (all of one grid size) keep their grid as the view: pixel (
 frame of the references' points: origin at their mean, x along the largest spread, depth along the
 smallest; signs fixed by the third moment (the side the mass leans to) so the same shape in any pose gives
 the same frame, then right-handed so a render is never mirrored. The extent and depth range are robust
-percentiles over the references; the pixel size follows their point density, so a render has few holes.
+percentiles over the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a render has
+few holes.
 """
 
 from __future__ import annotations
@@ -43,6 +44,17 @@ def _sample(cloud: Cloud) -> np.ndarray:
     return cloud.points[::max(1, math.ceil(len(cloud.points) / FRAME_SAMPLE))]
 
 
+def _spacing(cloud: Cloud) -> float:
+    """The cloud's median nearest-neighbour distance, measured on an even sample of up to 2,000 points
+    (the frame's sample, its stride corrected for: surface density grows with the point count)."""
+    from scipy.spatial import cKDTree
+
+    stride = max(1, math.ceil(len(cloud.points) / FRAME_SAMPLE))
+    points = cloud.points[::stride]
+    distance, _ = cKDTree(points).query(points[::max(1, len(points) // 2000)], k=2)
+    return float(np.median(distance[:, 1])) / math.sqrt(stride)
+
+
 def _widened(low: float, high: float) -> list[float]:
     pad = MARGIN * max(high - low, 1e-9)
     return [float(low - pad), float(high + pad)]
@@ -67,7 +79,7 @@ def pca_profile(clouds: list[Cloud]) -> dict:
     every = np.concatenate(projected)
     x0, x1 = _widened(*np.percentile(every[:, 0], [0.5, 99.5]))
     y0, y1 = _widened(*np.percentile(every[:, 1], [0.5, 99.5]))
-    spacing = float(np.median([math.sqrt((x1 - x0) * (y1 - y0) / len(c.points)) for c in clouds]))
+    spacing = float(np.median([_spacing(c) for c in clouds]))
     longest = max(x1 - x0, y1 - y0)
     pixel = max(longest / MAX_SIDE, min(DENSITY * spacing, longest / MIN_SIDE))
     size = [max(1, math.ceil((x1 - x0) / pixel)), max(1, math.ceil((y1 - y0) / pixel))]
