@@ -37,6 +37,17 @@ def _header(data: bytes, end: bytes, name: str, kind: str) -> tuple[list[str], i
     raise BadInput(f"{name}: not a {kind} file (no '{end.decode()}' header line); re-export it as {kind}")
 
 
+def _count(word, name: str, kind: str) -> int:
+    """A header's count (vertices, points, width...) as an int; anything else is a `BadInput`."""
+    try:
+        value = int(word)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 0:
+        raise BadInput(f"{name}: the {kind} header has {word!r} where a count belongs; re-export the file")
+    return value
+
+
 def _ply_vertex(lines: list[str], name: str):
     """(format, vertex count, [(property, dtype)], bytes per row of each element before the vertex)."""
     if lines[0] != "ply" or not lines[1].startswith("format"):
@@ -48,7 +59,7 @@ def _ply_vertex(lines: list[str], name: str):
     for line in lines[2:]:
         words = line.split()
         if words[0] == "element":
-            elements.append([words[1], int(words[2]), []])
+            elements.append([words[1], _count(words[2] if len(words) > 2 else None, name, "PLY"), []])
         elif words[0] == "property" and elements:
             listed = words[1] == "list"
             if not listed and words[1] not in _PLY_TYPES:
@@ -110,6 +121,11 @@ def _pcd_header(lines: list[str], name: str) -> dict:
         raise BadInput(f"{name}: the PCD has no x/y/z fields (it has {', '.join(fields) or 'none'}); "
                        f"export the point positions")
     head.setdefault("COUNT", ["1"] * len(fields))
+    head.setdefault("DATA", [""])
+    kinds = [f"{t}{s}" for t, s in zip(head.get("TYPE", []), head.get("SIZE", []))]
+    if any(k not in ("F4", "F8", "I1", "I2", "I4", "I8", "U1", "U2", "U4", "U8") for k in kinds):
+        raise BadInput(f"{name}: the PCD header's TYPE/SIZE {kinds} are not F/I/U of 1, 2, 4 or 8 bytes; "
+                       f"re-export it")
     if not (len(head.get("SIZE", [])) == len(head.get("TYPE", [])) == len(head["COUNT"]) == len(fields)):
         raise BadInput(f"{name}: the PCD header's FIELDS, SIZE, TYPE and COUNT differ in length; re-export it")
     return head
@@ -120,9 +136,10 @@ def read_pcd(path: Path) -> Cloud:
     data = path.read_bytes()
     lines, offset = _header(data, b"DATA", path.name, "PCD")
     head = _pcd_header(lines, path.name)
-    fields, counts = head["FIELDS"], [int(c) for c in head["COUNT"]]
-    width, height = int(head.get("WIDTH", ["0"])[0]), int(head.get("HEIGHT", ["1"])[0])
-    points = int(head.get("POINTS", [width * height])[0])
+    fields, counts = head["FIELDS"], [_count(c, path.name, "PCD") for c in head["COUNT"]]
+    width, height = (_count(head.get(key, [default])[0], path.name, "PCD") for key, default in
+                     (("WIDTH", "0"), ("HEIGHT", "1")))
+    points = _count(head.get("POINTS", [width * height])[0], path.name, "PCD")
     mode = head["DATA"][0].lower()
     if mode == "binary_compressed":
         raise BadInput(f"{path.name}: PCD 'binary_compressed' is not read; re-save it as binary "

@@ -54,6 +54,8 @@ def cloud_from(xyz: np.ndarray, name: str) -> Cloud:
     if len(points) < MIN_POINTS:
         raise BadInput(f"{name}: only {len(points)} finite points, fewer than {MIN_POINTS}; "
                        f"give a scan of the whole part")
+    if np.ptp(points, axis=0).max() == 0:
+        raise BadInput(f"{name}: all {len(points):,} points coincide; give a scan of the part's surface")
     return Cloud(np.ascontiguousarray(points), grid, valid)
 
 
@@ -72,7 +74,7 @@ def read_table(path: Path) -> Cloud:
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise BadInput(f"{path.name}: the point cloud is empty; export the scan with its points")
-    delimiter = next((d for d in (",", ";", "\t") if d in lines[0]), None)
+    delimiter = next((d for d in (";", "\t", ",") if d in lines[0]), None)
     first = [w.strip().strip("\"'").lower() for w in lines[0].split(delimiter)]
     columns = [0, 1, 2]
     if not all(_is_number(w) for w in first[:3]):

@@ -5,7 +5,9 @@ Organised references (all of one grid size) keep their grid as the view: pixel (
 (row v, column u), depth is z (the scanner's distance: nearer is smaller). Otherwise the view is a PCA
 frame of the references' points: origin at their mean, x along the largest spread, depth along the
 smallest; signs fixed by the third moment (the side the mass leans to) so the same shape in any pose gives
-the same frame, then right-handed so a render is never mirrored. The extent and depth range are robust
+the same frame, then right-handed so a render is never mirrored. The frame is the class's, not each
+file's: parts are expected in the references' pose (a fixture), and a query posed otherwise falls partly
+outside the view, which its render's notes say. The extent and depth range are robust
 percentiles over the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a render has
 few holes.
 """

@@ -40,6 +40,12 @@ def test_each_unorganised_format_reads_back_what_was_written(tmp_path, name, fmt
     assert cloud.grid is None and cloud.valid is None
 
 
+def test_a_table_may_use_semicolons_and_spaces_around_its_numbers(tmp_path):
+    lines = [" x ; y ; z "] + [f" {a!r} ; {b!r} ;{c!r} " for a, b, c in POINTS.tolist()]
+    (tmp_path / "spaced.csv").write_text("\n".join(lines))
+    np.testing.assert_array_equal(read_cloud(tmp_path / "spaced.csv").points, POINTS)
+
+
 def _organised(tmp_path, how, grid):
     path = tmp_path / f"scan.{how}"
     if how == "npy":
@@ -100,6 +106,11 @@ BAD = {
     "words.csv": (lambda p: p.write_text("x,y,z\n1,2,3\n1,two,3\n"), "not a number"),
     "flat.npy": (lambda p: np.save(p, np.zeros((5, 5))), "shape"),
     "header.ply": (lambda p: p.write_text("not a ply at all\n"), "no 'end_header'"),
+    "count.ply": (lambda p: p.write_text("ply\nformat ascii 1.0\nelement vertex many\nend_header\n"),
+                  "'many' where a count belongs"),
+    "type.pcd": (lambda p: p.write_text("FIELDS x y z\nSIZE 4 4 4\nTYPE F F Q\nPOINTS 1\nDATA ascii\n1 2 3\n"),
+                 "not F/I/U"),
+    "same.xyz": (lambda p: write_table(p, np.ones((40, 3))), "all 40 points coincide"),
 }
 
 
