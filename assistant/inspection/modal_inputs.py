@@ -73,12 +73,13 @@ def modality_of(path: str | Path, override: str | None = None):
 def _npy_modality(path: Path) -> str:
     import numpy as np
 
+    from assistant.modalities.time_series import looks_like_series
+
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise BadInput(f"{path} is not a readable .npy array ({exc}); re-save it with numpy.save") from None
-    cloud = array.ndim in (2, 3) and array.shape[-1] == 3 and (array.ndim == 3 or array.shape[0] > 3)
-    return "point_cloud" if cloud else "time_series"
+    return "time_series" if looks_like_series(array) else "point_cloud"
 
 
 def load_query(workspace, source, name: str | None, class_name: str, override: str | None = None):
