@@ -59,8 +59,11 @@ def write_ply(path, xyz: np.ndarray, fmt: str = "ascii", kind: str = "double", f
     if faces:
         head += ["element face 1", "property list uchar int vertex_indices"]
     head.append("end_header")
-    body = (b"".join(f"{float(a)!r} {float(b)!r} {float(c)!r} 0.5 7\n".encode() for a, b, c in xyz) + (b"3 0 1 2\n" if faces else b"")
-            if fmt == "ascii" else _ply_binary(xyz, fmt, kind, faces))
+    if fmt == "ascii":
+        body = b"".join(f"{float(a)!r} {float(b)!r} {float(c)!r} 0.5 7\n".encode() for a, b, c in xyz)
+        body += b"3 0 1 2\n" if faces else b""
+    else:
+        body = _ply_binary(xyz, fmt, kind, faces)
     path.write_bytes(("\n".join(head) + "\n").encode() + body)
 
 

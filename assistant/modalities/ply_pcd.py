@@ -49,21 +49,22 @@ def _count(word, name: str, kind: str) -> int:
 
 
 def _ply_vertex(lines: list[str], name: str):
-    """(format, vertex count, [(property, dtype)], bytes per row of each element before the vertex)."""
-    if lines[0] != "ply" or not lines[1].startswith("format"):
+    """(format, vertex count, [(property, dtype or None for a list)], the elements before the vertex)."""
+    if lines[0] != "ply" or len(lines[1].split()) < 2 or lines[1].split()[0] != "format":
         raise BadInput(f"{name}: not a PLY file (it must start 'ply' then 'format ...')")
     fmt = lines[1].split()[1]
     if fmt not in _PLY_FORMATS:
         raise BadInput(f"{name}: unknown PLY format {fmt!r}; use ascii or binary_little/big_endian")
     elements = []                                  # [name, count, [(property, type or None for a list)]]
     for line in lines[2:]:
-        words = line.split()
+        words = line.split() + ["", ""]                  # padded: a short line fails below, by name
         if words[0] == "element":
-            elements.append([words[1], _count(words[2] if len(words) > 2 else None, name, "PLY"), []])
+            elements.append([words[1], _count(words[2], name, "PLY"), []])
         elif words[0] == "property" and elements:
-            listed = words[1] == "list"
-            if not listed and words[1] not in _PLY_TYPES:
-                raise BadInput(f"{name}: unknown PLY property type {words[1]!r}")
+            words = line.split()
+            listed = words[1:2] == ["list"]
+            if not listed and (len(words) != 3 or words[1] not in _PLY_TYPES):
+                raise BadInput(f"{name}: unreadable PLY property line {line!r}; re-export the file")
             elements[-1][2].append((words[-1], None if listed else _PLY_TYPES[words[1]]))
     names = [e[0] for e in elements]
     if "vertex" not in names:
@@ -93,13 +94,21 @@ def read_ply(path: Path) -> Cloud:
         if len(rows) < count or any(len(r) < len(columns) for r in rows):
             raise BadInput(f"{path.name}: the PLY is truncated ({len(rows):,} of {count:,} vertex lines); "
                            f"re-export it")
-        table = np.array([r[:len(columns)] for r in rows], dtype=np.float64).reshape(count, len(columns))
+        table = _floats([r[:len(columns)] for r in rows], path.name, "PLY").reshape(count, len(columns))
         xyz = table[:, [columns.index(c) for c in "xyz"]]
     else:
         end = _PLY_FORMATS[fmt]
         offset += sum(e[1] * np.dtype([(p, end + t) for p, t in e[2]]).itemsize for e in before)
         xyz = _binary_rows(data, offset, count, [(p, end + t) for p, t in props], path.name, "PLY")
     return cloud_from(xyz, path.name)
+
+
+def _floats(words, name: str, kind: str) -> np.ndarray:
+    """ASCII body words -> float64 array; a word that is not a number is a `BadInput`."""
+    try:
+        return np.array(words, dtype=np.float64)
+    except ValueError as error:
+        raise BadInput(f"{name}: the ascii {kind} body holds a non-number ({error}); re-export it") from None
 
 
 def _binary_rows(data: bytes, offset: int, count: int, fields, name: str, kind: str) -> np.ndarray:
@@ -150,7 +159,7 @@ def read_pcd(path: Path) -> Cloud:
         if len(words) < points * sum(counts):
             raise BadInput(f"{path.name}: the PCD is truncated ({len(words) // max(sum(counts), 1):,} of "
                            f"{points:,} points present); re-export it")
-        table = np.array(words[:points * sum(counts)], dtype=np.float64).reshape(points, sum(counts))
+        table = _floats(words[:points * sum(counts)], path.name, "PCD").reshape(points, sum(counts))
         starts = dict(zip(fields, np.cumsum([0, *counts[:-1]])))
         xyz = table[:, [starts[c] for c in "xyz"]]
     elif mode == "binary":

@@ -1,10 +1,10 @@
 """Depth images of projected points, shaded and coloured into the RGB render the image pipeline sees.
 
-Pure numpy on arrays: `zbuffer` keeps the nearest point per pixel, `drop_occluded` clears back-side points seen through
-gaps, `fill_holes` closes small gaps with the
-median of their neighbours (never growing the silhouette into the background), `grid_normals` and
-`depth_normals` give unit normals in the view frame (x right, y up, z toward the viewer), and `colourise`
-maps height through a fixed colour ramp times Lambert shading under a fixed light. Empty pixels are black.
+Pure numpy on arrays: `zbuffer` keeps the nearest point per pixel, `drop_occluded` clears back-side
+points seen through gaps, `fill_holes` closes small gaps with the median of their neighbours (never
+growing the silhouette into the background), `grid_normals` and `depth_normals` give unit normals in the
+view frame (x right, y up, z toward the viewer), and `colourise` maps height through a fixed colour ramp
+times Lambert shading under a fixed light. Empty pixels are black.
 """
 
 from __future__ import annotations

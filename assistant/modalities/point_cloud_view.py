@@ -7,9 +7,9 @@ frame of the references' points: origin at their mean, x along the largest sprea
 smallest; signs fixed by the third moment (the side the mass leans to) so the same shape in any pose gives
 the same frame, then right-handed so a render is never mirrored. The frame is the class's, not each
 file's: parts are expected in the references' pose (a fixture), and a query posed otherwise falls partly
-outside the view, which its render's notes say. The extent and depth range are robust
-percentiles over the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a render has
-few holes.
+outside the view, which its render's notes say. The extent and depth range are robust percentiles over
+the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a
+render has few holes.
 """
 
 from __future__ import annotations
@@ -25,11 +25,16 @@ MAX_SIDE = 256                 # render pixels on the longest side
 MIN_SIDE = 64
 FRAME_SAMPLE = 200_000         # points per reference the frame is fitted on (an even stride through them)
 DENSITY = 1.5                  # pixel = this many point spacings, so neighbouring points share or touch pixels
+TRIM = 1.5                     # strays: farther from the mean than this × the 99th-percentile distance
 MARGIN = 0.05                  # fraction of the extent added on each side
 
 
 def pca_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) points -> (mean (3,), axes (3, 3) rows: largest spread first, smallest (depth) last)."""
+    """(N, 3) points -> (mean (3,), axes (3, 3) rows: largest spread first, smallest (depth) last), fitted
+    without strays: points farther from the mean than `TRIM` × the 99th-percentile distance (a few
+    stray points would otherwise swing the covariance)."""
+    distance = np.linalg.norm(points - points.mean(axis=0), axis=1)
+    points = points[distance <= TRIM * np.percentile(distance, 99)]
     mean = points.mean(axis=0)
     centred = points - mean
     _, vectors = np.linalg.eigh(centred.T @ centred / len(points))

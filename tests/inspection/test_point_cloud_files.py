@@ -110,6 +110,8 @@ BAD = {
                   "'many' where a count belongs"),
     "type.pcd": (lambda p: p.write_text("FIELDS x y z\nSIZE 4 4 4\nTYPE F F Q\nPOINTS 1\nDATA ascii\n1 2 3\n"),
                  "not F/I/U"),
+    "word.ply": (lambda p: p.write_text("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+                                        "property float y\nproperty float z\nend_header\n1 2 abc\n"), "non-number"),
     "same.xyz": (lambda p: write_table(p, np.ones((40, 3))), "all 40 points coincide"),
 }
 

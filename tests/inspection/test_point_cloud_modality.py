@@ -45,6 +45,14 @@ def test_the_profile_is_small_json_ready_and_its_frame_right_handed(profile):
     assert abs(axes[2, 2]) > 0.99                           # a plate is seen from above: depth along z
 
 
+def test_a_few_stray_points_do_not_move_the_view(references, profile):
+    strays = np.vstack([references[0].points, np.full((5, 3), 100.0)])
+    moved = MODALITY.profile([_cloud(strays), *references[1:]])
+    assert moved["size"] == profile["size"]
+    np.testing.assert_allclose(moved["origin"], profile["origin"], atol=0.01)
+    np.testing.assert_allclose(np.abs(np.asarray(moved["axes"])), np.abs(np.asarray(profile["axes"])), atol=0.05)
+
+
 def test_the_render_does_not_depend_on_point_order(profile):
     points = plate(bump=0.02, seed=50)[0]
     shuffled = points[np.random.default_rng(1).permutation(len(points))]
