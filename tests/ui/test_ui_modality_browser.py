@@ -1,0 +1,52 @@
+"""A point cloud dropped into the chat (issue 15): with the class left on auto it is rendered for the
+one class of point clouds, inspected like a photo, and the chat names the file the render is of; the
+verdict's reasoning gives the region in the cloud's own coordinates. Headless Chromium at 1280×720 over a
+home holding a class of photos (brick) and a class of point clouds (plate)."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from ui_test_tools import copy_home, free_port, open_page
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from point_cloud_writers import plate, write_pcd, write_ply  # noqa: E402
+
+pytestmark = pytest.mark.browser
+VERDICT = re.compile("^(PASS|FAIL|NEEDS REVIEW|OUT OF DISTRIBUTION)$")
+
+
+@pytest.fixture(scope="module")
+def cloud_app(ready_home, tmp_path_factory):
+    from assistant.config import NormalcyConfig
+    from assistant.inspector import Inspector
+    from ui.chat_app import create_app, launch
+
+    root = tmp_path_factory.mktemp("ui_clouds")
+    inspector = Inspector(NormalcyConfig(), copy_home(ready_home, root / "home"))
+    for k in range(10):
+        write_ply(root / f"plate_{k}.ply", plate(seed=k)[0])
+    inspector.references.ingest([("plate", root / f"plate_{k}.ply") for k in range(10)])
+    write_pcd(root / "bump.pcd", plate(bump=0.02, seed=50)[0])
+    app = create_app(inspector, work_dir=root / "work")
+    _, url, _ = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
+    yield url, root / "bump.pcd"
+    app.close()
+
+
+def test_a_dropped_point_cloud_is_inspected_as_its_render(browser, cloud_app, screenshots):
+    url, bump = cloud_app
+    context, page = open_page(browser, url, 1280, 720)
+    page.locator("#message input[type=file]").set_input_files(str(bump))
+    page.locator("#message textarea").press("Enter")
+    expect(page.locator("#verdict-card .nc-label")).to_have_text(VERDICT, timeout=180_000)
+    expect(page.get_by_text(re.compile("inspected the point cloud render of")).first).to_be_visible()
+    expect(page.get_by_text("bump.pcd").first).to_be_visible()
+    expect(page.locator("#verdict-card .nc-label")).to_have_text("FAIL")
+    expect(page.get_by_text(re.compile(r"In the point cloud: x [-\d.]+ to [-\d.]+")).first).to_be_attached()
+    expect(page.locator("#overlay img")).to_be_visible()
+    screenshots(page, "p1_point_cloud_1280")
+    context.close()
