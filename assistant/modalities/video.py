@@ -24,7 +24,7 @@ from assistant.modalities.video_frames import VIDEO_SUFFIXES, Decoded, decoded_f
 __all__ = ["VIDEO_SUFFIXES", "Frame", "is_animated_gif", "read_frames", "frame_grid", "frame_location",
            "tile_box", "ANOMALOUS", "SCENE_THRESHOLD"]
 
-SCENE_THRESHOLD = 0.02      # mean |Δgray| in [0, 1]: an object covering ~7% of the frame at strong contrast
+SCENE_THRESHOLD = 0.008     # mean |Δgray| in [0, 1]: noise ~0.002-0.004; a red square over 6% of a frame 0.0098
 ANOMALOUS = 1.0             # a frame whose score is at least this is anomalous (the calibrated threshold)
 _RED = (230, 30, 30)
 _INK, _BAND, _MAT = (255, 255, 255), (0, 0, 0), (32, 32, 32)

@@ -49,10 +49,11 @@ def clock(seconds: float) -> str:
     return text + (f".{tenths}" if 0 < tenths < 10 else "")
 
 
-def _too_long(name: str, seconds: float, max_seconds: float, runs_past: bool = False) -> BadInput:
-    said = f"runs past {clock(seconds)}" if runs_past else f"is {clock(seconds)} long"
-    return BadInput(f"{name} {said}, over the limit of {clock(max_seconds)} (inputs longer than max_seconds "
-                    f"are refused so an inspection stays bounded); cut it into shorter clips or raise max_seconds")
+def _too_long(name: str, seconds: float | None, max_seconds: float) -> BadInput:
+    """Over the length limit: `seconds` when known before decoding, None when a frame ran past it."""
+    said = f"is {clock(seconds)} long, over" if seconds is not None else "runs past"
+    return BadInput(f"{name} {said} the limit of {clock(max_seconds)} (inputs longer than max_seconds are "
+                    f"refused so an inspection stays bounded); cut it into shorter clips or raise max_seconds")
 
 
 def decoded_frames(path: Path, fps: float = 1.0, max_seconds: float = 3600.0,
@@ -165,7 +166,7 @@ def _decode(av, container, name: str, stated: float | None, max_seconds: float,
                     origin = frame.time if origin is None else origin
                     t = frame.time - origin
                 if t > max_seconds:
-                    raise _too_long(name, max_seconds, max_seconds, runs_past=True)
+                    raise _too_long(name, None, max_seconds)
                 end = t + _shown_for(frame, rate)
                 yield _decoded(frame, index, t, max_side)
         except av.error.FFmpegError as error:

@@ -75,6 +75,24 @@ def test_the_scene_changes_are_found_where_the_object_appears_and_vanishes(tmp_p
     assert len({f.index for f in frames}) == 8
 
 
+def test_sensor_noise_is_no_scene_change_but_the_object_still_is(tmp_path):
+    assert _scene_times(read_frames(_write(tmp_path / "s.mp4", "static", noise_seed=3), max_frames=8)) == []
+    frames = read_frames(_write(tmp_path / "b.mp4", "both", noise_seed=3), max_frames=8)
+    assert _scene_times(frames) == pytest.approx([2.0, 4.0], abs=ONE_FRAME)
+
+
+def test_without_a_stated_duration_frames_still_spread_and_the_limit_holds(tmp_path, monkeypatch):
+    from assistant.modalities import video_frames
+
+    monkeypatch.setattr(video_frames, "stated_seconds", lambda container: None)
+    frames = read_frames(_write(tmp_path / "v.mp4", "static"), max_frames=6)
+    assert len(frames) == 6 and frames[0].t == 0.0 and frames[-1].t > 4.0
+    gaps = np.diff([f.t for f in frames])
+    assert gaps.max() <= 2 * gaps.min() + ONE_FRAME
+    with pytest.raises(BadInput, match=r"v.mp4 runs past the limit of 0:00:03 .*raise max_seconds"):
+        read_frames(tmp_path / "v.mp4", max_seconds=3.0)
+
+
 def test_the_uniform_frames_spread_over_the_whole_video(tmp_path):
     times = [f.t for f in read_frames(_write(tmp_path / "v.mp4", "static"), max_frames=6)]
     gaps = np.diff(times)
