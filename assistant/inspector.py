@@ -141,10 +141,11 @@ class Inspector:
 
     def load(self, source: str | Path | bytes | LoadedImage, name: str | None = None, class_name: str | None = None,
              modality: str | None = None) -> LoadedImage:
-        """The image to inspect; with `class_name` a point cloud or time series is rendered (`modal_inputs`)."""
+        """The image to inspect; with `class_name` a point cloud, series or video is rendered (`modal_inputs`)."""
         if isinstance(source, LoadedImage):
             return source
-        rendered = None if class_name is None else load_query(self.workspace, source, name, class_name, modality)
+        rendered = None if class_name is None else load_query(self.workspace, source, name, class_name, modality,
+                                                              self.gatherer)
         return rendered or load_image(source, self.config.inputs, name=name)
 
     def gather(self, source, class_name: str, question: str | None = None,

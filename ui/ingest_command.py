@@ -16,7 +16,7 @@ import click
 @click.option("--rebuild", is_flag=True,
               help="Replace the whole store with these images (e.g. after changing encoder); built beside the "
                    "old store and swapped in at the end, so a failure leaves the old one as it was.")
-@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series"]),
+@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series", "video"]),
               help="What the file(s) are, when the extension does not say (default: by extension).")
 @click.pass_obj
 def ingest(obj, folder, class_name, layout, skip_bad, rebuild, modality):

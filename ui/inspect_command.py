@@ -16,7 +16,7 @@ import click
               help="Also write the anomaly overlay (heatmap, contour, box) to this PNG.")
 @click.option("--model", help="VLM preset name (see `normalcy models list`) or local model folder.")
 @click.option("--strategy", help="Prompting strategy: naive, class, rules, reference, rules_reference, overlay.")
-@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series"]),
+@click.option("--modality", type=click.Choice(["image", "point_cloud", "time_series", "video"]),
               help="What the file(s) are, when the extension does not say (default: by extension).")
 @click.pass_obj
 def inspect(obj, image, class_name, question, as_json, overlay, model, strategy, modality):

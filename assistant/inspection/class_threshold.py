@@ -34,6 +34,7 @@ class ClassThresholds:
         self.scorer = scorer
         self.scores = CalibrationScores(workspace.home.calibration_scores)
         self.reused = 0          # how many leave-one-out scores the last recalibration reused
+        self.mates: dict[str, set[str]] = {}   # a video frame -> its clip's other frames (left out with it)
         self.targets = OverkillTargets(workspace.home, workspace.config.retrieval.calibration.target_overkill)
 
     def scoring(self, class_name: str) -> str:
@@ -99,6 +100,7 @@ class ClassThresholds:
                 raise BadInput(f"class {class_name!r} has {len(shas)} reference(s); calibration needs at least "
                                f"{MIN_REFERENCES} normal images (ideally more than k={cfg.map.k})")
             references, embeddings = store.with_embeddings(class_name, sample(shas, cfg.calibration.max_references))
+            self.mates = self._clip_mates(class_name)
             known = self.known(class_name)     # its scores are reused only if they were scored the same way
             same = known is not None and known.settings.startswith(self.scoring(class_name) + "|target=")
             reusable = self.scores.reusable(class_name, known) if same else {}
@@ -153,8 +155,17 @@ class ClassThresholds:
                 "nearest": nearest}
 
     def _neighbours(self, reference, embedding: np.ndarray, n: int) -> list:
-        k = min(self.ws.config.retrieval.map.k, n - 1)
-        return self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256})
+        mates = self.mates.get(reference.sha256, set())
+        k = max(1, min(self.ws.config.retrieval.map.k, n - 1 - len(mates)))
+        return self.ws.references.nearest(reference.class_name, embedding, k, exclude={reference.sha256, *mates})
+
+    def _clip_mates(self, class_name: str) -> dict[str, set[str]]:
+        """For a class of videos, each frame's clip mates (`video_inputs.clip_mates`); {} for other classes."""
+        from assistant.inspection.video_inputs import VIDEO, clip_mates
+        from assistant.modalities.class_profiles import ClassProfiles
+
+        found = ClassProfiles(self.ws.home.modality_profiles).of(class_name)
+        return clip_mates(self.ws.references.of_class(class_name)) if found and found.modality == VIDEO else {}
 
     def loo_grid(self, reference, embedding: np.ndarray, n: int, with_image: bool = False):
         """(few-shot grid, (C, H, W) features, decoded copy or None, the neighbours) of one reference scored

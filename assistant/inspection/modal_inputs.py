@@ -24,6 +24,7 @@ from pathlib import Path
 
 from assistant.modalities import rendering
 from assistant.modalities.class_profiles import ClassProfile, ClassProfiles
+from assistant.inspection.video_inputs import MAX_FRAMES, VIDEO, is_video, load_video, video_words, video_references
 from retrieval.errors import BadInput
 
 MODULES = ("assistant.modalities.point_cloud", "assistant.modalities.time_series")
@@ -42,6 +43,7 @@ class RenderedInput:
     source_data: bytes = field(repr=False, default=b"")
     scores: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sheet: object = None              # a video's frame sheet (PIL RGB), kept with the inspection
 
 
 def load_modalities() -> None:
@@ -82,13 +84,15 @@ def _npy_modality(path: Path) -> str:
     return "time_series" if looks_like_series(array) else "point_cloud"
 
 
-def load_query(workspace, source, name: str | None, class_name: str, override: str | None = None):
+def load_query(workspace, source, name: str | None, class_name: str, override: str | None = None, gatherer=None):
     """The render of a modality file (path or bytes named `name`) as a `LoadedImage`, or None when it is a
     still image; BadInput when it does not fit the class (no profile, another modality). Class "auto": the
     class of that modality whose nearest reference is nearest to the file's render against its profile."""
     with _as_path(source, name) as path:
-        modality = modality_of(path, override)
         label = name or str(source if not isinstance(source, bytes) else "the upload")
+        if is_video(path, override):
+            return load_video(workspace, gatherer, path, label, _video_class(workspace, label, class_name))
+        modality = modality_of(path, override)
         if class_name == AUTO:
             return None if modality is None else _nearest_class(workspace, path, label, modality)
         stored = ClassProfiles(workspace.home.modality_profiles).of(class_name)
@@ -103,6 +107,23 @@ def load_query(workspace, source, name: str | None, class_name: str, override: s
             raise BadInput(f"{label} is a {modality.name.replace('_', ' ')} but class {class_name!r} holds {held}; "
                            f"ingest normal {modality.name.replace('_', ' ')} files into it first, or pick its class")
         return _loaded(workspace, path, label, modality, stored.profile, class_name)
+
+
+def _video_class(workspace, label: str, class_name: str) -> str:
+    """The class a video is inspected in: the one given if it holds videos, or for "auto" the only one that does."""
+    entries = ClassProfiles(workspace.home.modality_profiles).read()
+    videos = sorted(c for c, entry in entries.items() if entry["modality"] == VIDEO)
+    if class_name == AUTO:
+        if len(videos) != 1:
+            raise BadInput(f"{label} is a video and {len(videos)} classes hold videos; pick its class"
+                           + ("" if videos else " after ingesting normal videos into one"))
+        return videos[0]
+    if class_name not in videos:
+        held = entries.get(class_name, {}).get("modality")
+        raise BadInput(f"{label} is a video but class {class_name!r} holds "
+                       f"{'no videos' if held is None else held.replace('_', ' ') + ' references'}; "
+                       "ingest normal videos into it first, or pick its class")
+    return class_name
 
 
 def _nearest_class(workspace, path: Path, label: str, modality):
@@ -164,8 +185,9 @@ def render_references(workspace, items: list[tuple[str, Path]], override: str | 
     written, for a class that would mix modalities (in this batch, or with what it already holds)."""
     kinds = {}
     for class_name, path in items:
-        modality = modality_of(path, override)
-        kinds.setdefault(class_name, set()).add(None if modality is None else modality.name)
+        modality = None if is_video(Path(path), override) else modality_of(path, override)
+        kind = VIDEO if is_video(Path(path), override) else None if modality is None else modality.name
+        kinds.setdefault(class_name, set()).add(kind)
     rendered = {}
     profiles = ClassProfiles(workspace.home.modality_profiles)
     for class_name, found in sorted(kinds.items()):
@@ -176,7 +198,7 @@ def render_references(workspace, items: list[tuple[str, Path]], override: str | 
         if found != {None}:
             rendered[class_name] = _render_class(workspace, class_name, found,
                                                  [Path(p) for c, p in items if c == class_name])
-    return [(c, rendered[c].pop(0)) if c in rendered else (c, p) for c, p in items]
+    return [(c, r) for c, p in items for r in (rendered[c].pop(0) if c in rendered else [p])]
 
 
 def _render_class(workspace, class_name: str, found: set, paths: list[Path]) -> list[Path]:
@@ -187,9 +209,14 @@ def _render_class(workspace, class_name: str, found: set, paths: list[Path]) -> 
         raise BadInput(f"class {class_name!r}: this ingest mixes {kinds} files; a class holds one kind of input, "
                        "so put each kind in a class of its own")
     (name,) = found
-    modality = rendering.modality_for("", name)
     profiles = ClassProfiles(workspace.home.modality_profiles)
     stored = _usable_profile(workspace, profiles, class_name, name)
+    if name == VIDEO:
+        renders = [video_references(workspace, [path]) for path in paths]
+        if stored is None:
+            profiles.save(ClassProfile(class_name, VIDEO, {"max_frames": MAX_FRAMES}, len(paths)))
+        return renders
+    modality = rendering.modality_for("", name)
     raws = [modality.read(path) for path in paths]
     profile = stored.profile if stored is not None else modality.profile(raws)
     renders = []
@@ -197,7 +224,7 @@ def _render_class(workspace, class_name: str, found: set, paths: list[Path]) -> 
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         target = workspace.home.renders / sha[:2] / f"{path.stem}.{sha[:12]}.png"
         write_bytes(target, png_bytes(modality.render(raw, profile).image))
-        renders.append(target)
+        renders.append([target])
     if stored is None:
         profiles.save(ClassProfile(class_name, name, profile, len(raws)))
     return renders
@@ -222,8 +249,10 @@ def input_suffixes() -> tuple[str, ...]:
     """Every file suffix an ingest folder may hold: still images and each modality's files."""
     from assistant.inspection.inputs import IMAGE_SUFFIXES
 
+    from assistant.modalities.video import VIDEO_SUFFIXES
+
     load_modalities()
-    found = {suffix for name in rendering.names() if name != rendering.IMAGE
+    found = {*VIDEO_SUFFIXES} | {suffix for name in rendering.names() if name != rendering.IMAGE
              for suffix in rendering.modality_for("", name).suffixes}
     return tuple(dict.fromkeys((*IMAGE_SUFFIXES, *sorted(found), ".npy")))
 
@@ -245,6 +274,8 @@ def location_words(location: dict | None) -> str:
     2026-01-03 to 2026-01-05, channel temperature." ("" for none)."""
     if not location:
         return ""
+    if "worst_frame" in location:
+        return video_words(location)
     if "box_3d" in location:
         low, high = location["box_3d"]["min"], location["box_3d"]["max"]
         axes = ", ".join(f"{a} {lo:.4g} to {hi:.4g}" for a, lo, hi in zip("xyz", low, high))

@@ -95,8 +95,9 @@ class RunLog:
         path = self.folder / "sources" / f"{rendered.source_sha256}{suffix}"
         if not path.is_file():
             write_bytes(path, rendered.source_data)
+        sheet = {} if rendered.sheet is None else {"frame_sheet": self.store_image(rendered.sheet)}
         return {"modality": rendered.modality, "source_sha256": rendered.source_sha256,
-                "source_file": f"sources/{path.name}", "source_name": rendered.source_name}
+                "source_file": f"sources/{path.name}", "source_name": rendered.source_name, **sheet}
 
     def _prune_due(self) -> bool:
         if self.retention is None or not self.retention.active:
