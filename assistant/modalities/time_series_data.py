@@ -115,13 +115,14 @@ def _check_timestamps(timestamps, length: int, where: str) -> np.ndarray | None:
     if stamps.shape != (length,):
         raise BadInput(f"{where}: {stamps.size} timestamps for {length} samples")
     if bad.any():
-        raise BadInput(f"{where}: timestamp of row {int(np.argmax(bad)) + 1} is missing; "
+        raise BadInput(f"{where}: timestamp of sample {int(np.argmax(bad)) + 1} is missing; "
                        "give every row a time or drop the time column")
     back = stamps[1:] <= stamps[:-1]
     if back.any():
-        row = int(np.argmax(back)) + 2
-        raise BadInput(f"{where}: timestamps do not increase at row {row} ({stamps[row - 2]} then "
-                       f"{stamps[row - 1]}); sort the rows by time and drop repeated times")
+        sample = int(np.argmax(back)) + 2                     # 1-based, the later of the two
+        shown = stamps.astype("datetime64[s]") if np.issubdtype(stamps.dtype, np.datetime64) else stamps
+        raise BadInput(f"{where}: timestamps do not increase at sample {sample} ({shown[sample - 2]} then "
+                       f"{shown[sample - 1]}); sort the rows by time and drop repeated times")
     return stamps
 
 
