@@ -71,16 +71,14 @@ def timed_text_maps(spent: list[float]):
 
 
 def gathered(inspector, dataset, limit_refs: int):
-    """(train seconds, [(few-shot grid, text grid) in anomaly-score units, per test image])."""
-    from assistant.inspection.text_spaces import text_space_for
+    """(train seconds, [(few-shot grid, text grid) in anomaly-score units, per test image]). The heads train
+    during the ingest's recalibration; their stored record says how long that took."""
+    import json
 
     references = map_data._spread(dataset.references, limit_refs)
     inspector.references.ingest([(dataset.name, p) for p in references])
-    with inspector.workspace.using_store():
-        inspector.workspace.rules  # noqa: B018  (the rule store's first sync is not the text map's)
-        start = time.perf_counter()
-        text_space_for(inspector.workspace, dataset.name)
-    seconds = time.perf_counter() - start
+    records = [json.loads(p.read_text()) for p in inspector.workspace.home.text_heads.glob("*.json")]
+    seconds = next((r["training"]["seconds"] for r in records if r["class"] == dataset.name), float("nan"))
     maps = []
     for path in dataset.tests:
         evidence = inspector.gatherer.gather(inspector.load(path), dataset.name, with_rules=False)

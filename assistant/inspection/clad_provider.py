@@ -14,6 +14,7 @@ same, so an inspection pays neither the digest nor the load.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 
 import numpy as np
@@ -66,9 +67,11 @@ def _build(workspace, class_name: str, texts: StateTexts, progress) -> clad.Clad
     heads = store.load(class_name, digest)
     scorer = PatchScorer(workspace)
     if heads is None:
+        start = time.perf_counter()
         trained = train_heads(workspace, scorer, class_name, texts, progress)
-        store.save(class_name, trained.heads, record, {"first_loss": trained.first_loss, "seconds": trained.seconds,
-                                                       "last_loss": trained.last_loss})
+        store.save(class_name, trained.heads, record, {"first_loss": trained.first_loss, "last_loss": trained.last_loss,
+                                                       "seconds": round(time.perf_counter() - start, 3),
+                                                       "steps_seconds": round(trained.seconds, 3)})
         heads = trained.heads
     return clad.CladSpace(heads, lambda image: scorer.featurize([image])[0][0].numpy(),
                           workspace.text_encoder.encode, f"clad:{digest}")
