@@ -135,7 +135,9 @@ def test_bad_files_and_unknown_modalities_write_nothing(inspector, tmp_path, par
     with pytest.raises(BadInput, match="broken.dots is not a dots file"):
         inspector.references.ingest([("plate", parts["good"]), ("plate", broken)])
     assert sorted(p.name for p in (tmp_path / "home" / "renders").rglob("*.png")) == before
-    with pytest.raises(BadInput, match="unknown modality 'video'; use one of: image, point_cloud"):
+    with pytest.raises(BadInput, match="unknown modality 'hologram'; use one of: image, point_cloud"):
+        inspector.inspect(parts["good"], "plate", modality="hologram")
+    with pytest.raises(BadInput, match="is a video but class 'plate' holds point cloud references"):
         inspector.inspect(parts["good"], "plate", modality="video")
 
 

@@ -14,7 +14,8 @@ OPERATOR, ENGINEER = "op-token-0123456789abcdef", "eng-token-0123456789abcdef"
 MAX_BYTES = 120_000
 VERDICT_KEYS = {"reasoning", "correctness", "anomaly_score", "threshold", "status", "class_name", "map_score",
                 "image_sha256", "references", "rules", "defect_box", "model_score", "model", "raw_text", "notice",
-                "region_check", "operating_point", "out_of_distribution", "mm_per_px"}
+                "region_check", "operating_point", "out_of_distribution", "mm_per_px", "modality", "location",
+                "source_sha256"}
 
 
 def start_serve(home, folder, *extra: str) -> tuple[subprocess.Popen, str]:
