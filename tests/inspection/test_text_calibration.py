@@ -7,27 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.config import NormalcyConfig
-from assistant.home import Home
-from assistant.inspection import clad_provider
-from assistant.inspector import Inspector
 from assistant.records.ingestion import images_in
 from retrieval.calibration import Calibration, conformal_rank
-from retrieval.config import RetrievalConfig, TextMapConfig
-
-
-def clad_inspector(home, weight: float = 0.0) -> Inspector:
-    config = NormalcyConfig(retrieval=RetrievalConfig(text_map=TextMapConfig(provider="clad", weight=weight)))
-    return Inspector(config, Home(home))
-
-
-@pytest.fixture()
-def trainings(monkeypatch):
-    """The classes whose CLAD heads were trained, in order (each training really runs)."""
-    calls = []
-    original = clad_provider.train_heads
-    monkeypatch.setattr(clad_provider, "train_heads", lambda *a, **k: calls.append(a[2]) or original(*a, **k))
-    return calls
+from test_text_map_evidence import clad_inspector, trainings  # noqa: F401  (a fixture)
 
 
 def stored_digest(home) -> str:
