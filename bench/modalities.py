@@ -143,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="inputs per anomaly type (and normal ones)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", choices=["point_cloud", "time_series", "video"], help="one modality only")
     args = parser.parse_args()
     import torch
 
@@ -150,7 +151,8 @@ def main() -> None:
     print("modality | inputs: verdicts | image AUROC | localised | ms per input p50 / p90 (all inputs of the modality)")
     print("--- | --- | --- | --- | ---")
     with tempfile.TemporaryDirectory(prefix="normalcy-modalities-") as work:
-        for name, make in (("point_cloud", clouds), ("time_series", series), ("video", videos)):
+        for name, make in [m for m in (("point_cloud", clouds), ("time_series", series), ("video", videos))
+                           if args.only in (None, m[0])]:
             run(name, make, args.n, Path(work))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from assistant.inspection.calibration_scores import CalibrationScores
 from assistant.inspection.overkill_targets import OverkillTargets
 from assistant.inspection.text_calibration import fused_scores, fused_settings, prepare
+from assistant.inspection.video_inputs import clip_maxima
 from retrieval.anomaly_map import image_score
 from retrieval.atomic_file import write_text
 from retrieval.calibration import MIN_REFERENCES, Calibration, ood_limit_from_distances, threshold_at_overkill
@@ -112,6 +113,8 @@ class ClassThresholds:
             if prepare(self.ws, class_name) is not None and self.ws.config.retrieval.text_map.weight > 0:
                 scale = self._threshold(class_name, values, target)[0]       # the few-shot map's own level
                 values = fused_scores(self, class_name, references, embeddings, scale)
+            if self.mates:              # a class of videos: a clip is judged by its worst frame, so is its normal
+                values = clip_maxima(values, [r.sha256 for r in references], self.mates)
             threshold, mean, std, expected = self._threshold(class_name, values, target)
             nearest = np.array([entry["nearest"] for entry in scored.values()])
             calibration = Calibration(class_name, threshold, mean, std, len(values), len(shas),

@@ -6,7 +6,8 @@ HOME/modality_profiles.json. A query video is sampled the same way and every fra
 of the class (its own nearest references, its map, the class threshold); the inspection's evidence is the
 worst frame's, so the overlay, the references shown and the model's prompt are that frame's, and the
 verdict's `location` lists every frame at or above the threshold with its timestamp and score, their
-time span, and the worst frame with the box on it. The frame sheet (every sampled frame with its
+time span, and the worst frame with the box on it. The class is calibrated per clip: a reference frame
+is scored leaving its whole clip out, and each clip counts once, by its worst frame, as a query clip is judged. The frame sheet (every sampled frame with its
 timestamp and score, the anomalous ones outlined) is kept with the inspection in the run log.
 """
 
@@ -105,3 +106,16 @@ def clip_mates(references) -> dict[str, set[str]]:
         if found:
             clips.setdefault(found.group(1), set()).add(reference.sha256)
     return {sha: clip - {sha} for clip in clips.values() for sha in clip}
+
+
+def clip_maxima(values, shas: list[str], mates: dict[str, set[str]]):
+    """(N,) leave-one-out scores of frames (sha256 `shas`) -> one score per clip, its worst frame's: the
+    calibration of a class of videos, whose clips are judged by their worst frame, so the stated overkill is
+    per clip (a frame of no known clip counts alone)."""
+    import numpy as np
+
+    worst: dict[frozenset, float] = {}
+    for sha, value in zip(shas, values):
+        clip = frozenset(mates.get(sha, set()) | {sha})
+        worst[clip] = max(worst.get(clip, -np.inf), float(value))
+    return np.array(list(worst.values()))
