@@ -137,9 +137,13 @@ def _serve_from(work_dir: Path, obj, host: str, port: int, logins: list, access)
     except OSError as exc:
         raise BadInput(f"cannot serve on {host}:{port} ({exc}); pick another --port") from None
     mode = f"model {inspector.model_id()}" if inspector.model_id() else "vision-only"
-    click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)", err=True)
-    click.echo(f"REST API on http://{host}:{port}/api/v1  ({access.describe()})", err=True)
-    app.block_thread()
+    try:                # a stop right after the URL, before Gradio's own loop catches it, is a stop too (exit 0)
+        click.echo(f"Normalcy chat on http://{host}:{port}  ({mode}; data home {obj.home.root}; Ctrl+C stops)",
+                   err=True)
+        click.echo(f"REST API on http://{host}:{port}/api/v1  ({access.describe()})", err=True)
+        app.block_thread()
+    except KeyboardInterrupt:
+        app.close()
 
 
 @contextlib.contextmanager
