@@ -132,14 +132,13 @@ def _nearest_class(workspace, path: Path, label: str, modality):
 
     with workspace.using_store():
         held = workspace.references.classes()
-        candidates = sorted(c for c, entry in ClassProfiles(workspace.home.modality_profiles).read().items()
-                            if entry["modality"] == modality.name and held.get(c))
+        entries = ClassProfiles(workspace.home.modality_profiles).read()
+        candidates = sorted(c for c, entry in entries.items() if entry["modality"] == modality.name and held.get(c))
         if not candidates:
             kind = modality.name.replace("_", " ")
             raise BadInput(f"{label} is a {kind} and no class holds {kind} references; ingest normal {kind} files "
                            "into a class first (`normalcy ingest DIR --class NAME`)")
-        profiles = ClassProfiles(workspace.home.modality_profiles)
-        renders = [_loaded(workspace, path, label, modality, profiles.of(c).profile, c) for c in candidates]
+        renders = [_loaded(workspace, path, label, modality, entries[c]["profile"], c) for c in candidates]
         if len(renders) == 1:
             return renders[0]
         scorer = PatchScorer(workspace)
@@ -185,9 +184,11 @@ def render_references(workspace, items: list[tuple[str, Path]], override: str | 
     written, for a class that would mix modalities (in this batch, or with what it already holds)."""
     kinds = {}
     for class_name, path in items:
-        modality = None if is_video(Path(path), override) else modality_of(path, override)
-        kind = VIDEO if is_video(Path(path), override) else None if modality is None else modality.name
-        kinds.setdefault(class_name, set()).add(kind)
+        if is_video(Path(path), override):       # an animated-gif check opens the file: asked once per file
+            kinds.setdefault(class_name, set()).add(VIDEO)
+            continue
+        modality = modality_of(path, override)
+        kinds.setdefault(class_name, set()).add(None if modality is None else modality.name)
     rendered = {}
     profiles = ClassProfiles(workspace.home.modality_profiles)
     for class_name, found in sorted(kinds.items()):
