@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from assistant.inspection.modal_inputs import location_words
 from assistant.verdict import box_words, score_in_words, verdict_label
 from ui.markdown_text import literal
 
@@ -72,10 +73,13 @@ def verdict_card(verdict: dict) -> str:
     decided = STATUS_WORDS.get(verdict["status"], verdict["status"])
     model = f" · model <code>{escape(verdict['model'])}</code>" if verdict.get("model") else ""
     region = region_words(verdict.get("defect_box"), verdict.get("mm_per_px"))
+    where = location_words(verdict.get("location"))     # a render's box in its file's own terms
+    where = f'<div class="nc-meta">{escape(where)}</div>' if where else ""
     return (f'<div class="nc-card {LABEL_CSS.get(label, "nc-fail")}"><div class="nc-label">{label}</div>'
             f'<div class="nc-score"><b>{escape(score_in_words(verdict["anomaly_score"]))}</b> '
             f'of {escape(verdict["class_name"])}</div>'
-            f'<div class="nc-meta">{escape(decided)}{model} · {escape(region)}</div>{_review_lines(verdict)}</div>')
+            f'<div class="nc-meta">{escape(decided)}{model} · {escape(region)}</div>{where}'
+            f'{_review_lines(verdict)}</div>')
 
 
 def region_words(box, mm_per_px: float | None = None) -> str:

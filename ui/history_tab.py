@@ -104,6 +104,9 @@ class HistoryView:
         owner = self.viewer(state, request)
         past = self.inspector.history.get(inspection_id, owner)
         record, note = past.record, f"Reopened inspection {literal(inspection_id)} from {literal(past.record['time'])}"
+        if record.get("source_name"):          # a render: say of which file, as the chat said when it was new
+            kind = str(record.get("modality", "")).replace("_", " ")
+            note = f"{note} · the {literal(kind)} render of **{literal(record['source_name'])}**"
         try:
             inspection = self.inspector.reopen(inspection_id, owner)
         except NormalcyError as exc:

@@ -155,3 +155,21 @@ def test_the_cli_ingests_and_inspects_by_extension(tmp_path, parts, capsys):
     capsys.readouterr()
     assert main([*home, "inspect", str(parts["good"]), "--class", "plate", "--modality", "image"]) == 2
     assert "is a still image" in capsys.readouterr().err
+
+
+def test_history_reopens_a_render_with_its_file_and_location(inspector, tmp_path, parts):
+    """Reopened from History (a new process), a render's inspection says which file it was a render of, and
+    its verdict card says where in the file the box lies, as the live chat did."""
+    from ui.chat_state import ChatState
+    from ui.evidence_panel import verdict_card
+    from ui.history_tab import HistoryView
+    from ui.image_folder import ImageFolder
+
+    bad = inspector.inspect(parts["bad"], "plate")
+    restarted = Inspector(NormalcyConfig(), inspector.home)
+    state = ChatState()
+    HistoryView(restarted, ImageFolder(tmp_path / "shown")).reopen_inspection(bad.id, state)
+    assert "the point cloud render of **bad\\.dots**" in state.chat[1]["content"]    # Markdown-escaped
+    assert "In the point cloud: x " in state.panel.card and "In the point cloud" in verdict_card(bad.verdict.to_dict())
+    still = {**bad.verdict.to_dict(), "location": None}
+    assert "In the point cloud" not in verdict_card(still)
