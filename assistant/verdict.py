@@ -128,3 +128,32 @@ def verdict_label(verdict: dict) -> str:
     if verdict.get("status") == "out_of_distribution":
         return "OUT OF DISTRIBUTION"
     return "PASS" if verdict["correctness"] == 1 else "FAIL"
+
+
+def location_words(location: dict | None) -> str:
+    """A location in words: "In the point cloud: x 1.2 to 3.4, y ..., z ... (120 points)." / "In the series:
+    2026-01-03 to 2026-01-05, channel temperature." ("" for none)."""
+    if not location:
+        return ""
+    if "worst_frame" in location:
+        return video_words(location)
+    if "box_3d" in location:
+        low, high = location["box_3d"]["min"], location["box_3d"]["max"]
+        axes = ", ".join(f"{a} {lo:.4g} to {hi:.4g}" for a, lo, hi in zip("xyz", low, high))
+        return f"In the point cloud: {axes} ({location.get('points', '?')} points)."
+    if "time_range" in location:
+        start, end = location["time_range"]
+        channels = location.get("channels") or []
+        named = f", channel{'s' if len(channels) > 1 else ''} {', '.join(map(str, channels))}" if channels else ""
+        return f"In the series: {start} to {end}{named}."
+    return ""
+
+
+def video_words(location: dict) -> str:
+    """"In the video: anomalous frames at 2.0 s (1.42), 2.5 s (1.31); worst at 2.0 s." (none: said so)."""
+    worst = location["worst_frame"]
+    if not location.get("frames"):
+        return f"In the video: no sampled frame reaches the class limit; the highest is at {worst['t']:.1f} s."
+    listed = ", ".join(f"{f['t']:.1f} s ({f['score']:.2f})" for f in location["frames"][:12])
+    more = f" and {len(location['frames']) - 12} more" if len(location["frames"]) > 12 else ""
+    return f"In the video: anomalous frames at {listed}{more}; worst at {worst['t']:.1f} s."

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from assistant.inspection.modal_inputs import location_words
-from assistant.verdict import box_words, score_in_words, verdict_label
+from assistant.verdict import box_words, location_words, score_in_words, verdict_label
 from ui.markdown_text import literal
 
 DISPLAY_MIN_SIDE = 320

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from assistant.modalities import rendering
 from assistant.modalities.class_profiles import ClassProfile, ClassProfiles
-from assistant.inspection.video_inputs import MAX_FRAMES, VIDEO, is_video, load_video, video_words, video_references
+from assistant.inspection.video_inputs import MAX_FRAMES, VIDEO, is_video, load_video, video_references
+from assistant.verdict import location_words
 from retrieval.errors import BadInput
 
 MODULES = ("assistant.modalities.point_cloud", "assistant.modalities.time_series")
@@ -268,22 +269,3 @@ def verdict_with_source(verdict, query):
     said = location_words(location)
     return replace(verdict, modality=rendered.modality, location=location, source_sha256=rendered.source_sha256,
                    reasoning=f"{verdict.reasoning} {said}".strip() if said else verdict.reasoning)
-
-
-def location_words(location: dict | None) -> str:
-    """A location in words: "In the point cloud: x 1.2 to 3.4, y ..., z ... (120 points)." / "In the series:
-    2026-01-03 to 2026-01-05, channel temperature." ("" for none)."""
-    if not location:
-        return ""
-    if "worst_frame" in location:
-        return video_words(location)
-    if "box_3d" in location:
-        low, high = location["box_3d"]["min"], location["box_3d"]["max"]
-        axes = ", ".join(f"{a} {lo:.4g} to {hi:.4g}" for a, lo, hi in zip("xyz", low, high))
-        return f"In the point cloud: {axes} ({location.get('points', '?')} points)."
-    if "time_range" in location:
-        start, end = location["time_range"]
-        channels = location.get("channels") or []
-        named = f", channel{'s' if len(channels) > 1 else ''} {', '.join(map(str, channels))}" if channels else ""
-        return f"In the series: {start} to {end}{named}."
-    return ""

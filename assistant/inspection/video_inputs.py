@@ -83,16 +83,6 @@ def load_video(workspace, gatherer, path: Path, label: str, class_name: str):
     return replace(loaded[worst], path=label, rendered=rendered)
 
 
-def video_words(location: dict) -> str:
-    """"In the video: anomalous frames at 2.0 s (1.42), 2.5 s (1.31); worst at 2.0 s." (none: said so)."""
-    worst = location["worst_frame"]
-    if not location.get("frames"):
-        return f"In the video: no sampled frame reaches the class limit; the highest is at {worst['t']:.1f} s."
-    listed = ", ".join(f"{f['t']:.1f} s ({f['score']:.2f})" for f in location["frames"][:12])
-    more = f" and {len(location['frames']) - 12} more" if len(location["frames"]) > 12 else ""
-    return f"In the video: anomalous frames at {listed}{more}; worst at {worst['t']:.1f} s."
-
-
 FRAME_NAME = re.compile(r"\.([0-9a-f]{12})\.t\d+\.\d+\.png$")    # a frame written by `video_references`
 
 
