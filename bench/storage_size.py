@@ -48,6 +48,9 @@ ENCODINGS = [
     ("PCA 64, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 64),
     ("PCA 64, int4 coreset 25 %", FeaturesConfig("int4", 0.25), 64),
     ("PCA 64, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 64),
+    ("PCA 96, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 96),
+    ("PCA 112, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 112),
+    ("PCA 128, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 128),
 ]
 COPIES = ("original", "webp", "link")      # the original file; lossless WebP when smaller; path + sha + thumbnail
 THUMB_SIDE, THUMB_QUALITY, LINK_RECORD = 256, 80, 200    # a link record (path, sha256, size) as ~200 bytes
@@ -177,7 +180,11 @@ def main() -> None:
     parser.add_argument("root", type=Path, help="output folder of bench/make_datasets.py")
     parser.add_argument("--limit", type=int, help="at most N good and N defective ELPV test cells (evenly spread)")
     parser.add_argument("--sets", type=lambda t: t.split(","), help="only these sets, e.g. brick,grass,gravel")
+    parser.add_argument("--encodings", type=lambda t: t.split(","),
+                        help="only the encodings whose label contains one of these, e.g. 'float16,PCA 96'")
     args = parser.parse_args()
+    if args.encodings:        # the first row stays the float16 baseline every reduction is measured against
+        ENCODINGS[1:] = [e for e in ENCODINGS[1:] if any(t in e[0] for t in args.encodings)]
     torch.set_num_threads(2)
     sets = [d for d in map_data.datasets(args.root, args.limit) if not args.sets or d.name in args.sets]
     enc = encoder()
