@@ -178,14 +178,30 @@ def banks(ref_feats, n_aug: int):
 
 def stored_banks(ref_feats, coreset: float = 0.0) -> list:
     """(R, C, H, W) features -> each reference's (N, C) bank as the product stores it and reads it back
-    (`retrieval.feature_codec` at the `FeaturesConfig` defaults: int8, a coreset of the patches; or this
-    coreset fraction)."""
-    from retrieval import feature_codec
+    (`retrieval.feature_codec` at the `FeaturesConfig` defaults; or this coreset fraction)."""
     from retrieval.config import FeaturesConfig
 
-    encoding = FeaturesConfig(coreset=coreset) if coreset else FeaturesConfig()
-    return [torch.from_numpy(feature_codec.decode(feature_codec.encode(f.numpy(), encoding))[0].bank)
-            for f in ref_feats]
+    return encoded_banks(ref_feats, FeaturesConfig(coreset=coreset) if coreset else FeaturesConfig())[0]
+
+
+def encoded_banks(ref_feats, encoding) -> tuple[list, float]:
+    """Each reference's bank as read back from its file in `encoding` — with `pca`, projected on the class
+    basis the product fits (`retrieval.feature_basis`, on the first 64 references) and mapped back to the
+    C channels when read, so queries are scored unprojected as in the product — and the mean bytes per
+    reference (+ the class's basis file shared out over its references)."""
+    from retrieval import feature_basis, feature_codec
+
+    grids = [f.numpy() for f in ref_feats[:feature_basis.FIT_REFERENCES]]
+    basis = feature_basis.fit(grids, encoding.pca) if encoding.pca else None
+    shared = len(feature_basis.to_bytes(basis)) / len(ref_feats) if basis is not None else 0
+    banks, sizes = [], []
+    for feats in ref_feats:
+        data = feature_codec.encode(feats.numpy(), encoding, basis)
+        stored, problem = feature_codec.decode(data, lambda _: basis)
+        assert problem is None, problem
+        banks.append(torch.from_numpy(stored.bank))
+        sizes.append(len(data) + shared)
+    return banks, float(np.mean(sizes))
 
 
 def run(query_feats, ref_feats, ref_banks, v: Variant, seed: int = 0, views=None):

@@ -41,14 +41,16 @@ def rows(name: str, skip_full: bool = False, config=None):
 def inspection_seconds(data: map_data.Dataset, feats, v: Variant, n: int = 40) -> list[float]:
     """Wall time of one inspection through the shipped functions: decode, encode (the query and, with
     flips, its 3 flips), retrieve, decode the k stored feature files, map, score, upsample."""
-    from retrieval import anomaly_map, feature_codec
+    from retrieval import anomaly_map, feature_basis, feature_codec
     from retrieval.patch_features import aggregate, embedding
 
     cfg = MapConfig()
     encoder = feats.encoder(224)
     _, refs, _ = feats.get(v)
     encoding = FeaturesConfig(coreset=v.coreset) if v.coreset else FeaturesConfig()
-    files = [feature_codec.encode(r.numpy(), encoding) for r in refs]          # as the feature cache keeps them
+    grids = [r.numpy() for r in refs]
+    basis = feature_basis.fit(grids[:feature_basis.FIT_REFERENCES], encoding.pca) if encoding.pca else None
+    files = [feature_codec.encode(g, encoding, basis) for g in grids]       # as the feature cache keeps them
     ref_emb = mp.embeddings(refs)
     out = []
     for path in map_data._spread(data.tests, n):
@@ -57,7 +59,7 @@ def inspection_seconds(data: map_data.Dataset, feats, v: Variant, n: int = 40) -
         views = [image] + ([map_data._dihedral(image, t) for t in (1, 2, 3)] if v.flips else [])
         features = aggregate(encoder.layer_maps(encoder.to_tensor(views)), cfg.neighbourhood)
         chosen = np.argsort(-(ref_emb @ embedding(features[:1])[0].numpy()))[: cfg.k]
-        bank = torch.cat([torch.from_numpy(feature_codec.decode(files[j])[0].bank) for j in chosen])
+        bank = torch.cat([torch.from_numpy(feature_codec.decode(files[j], lambda _: basis)[0].bank) for j in chosen])
         grid = mp.grid_score(features[0], bank, v, features)[0]
         anomaly_map.image_score(grid, cfg.top_fraction)
         anomaly_map.upsample(grid, image.size[1], image.size[0])

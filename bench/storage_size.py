@@ -4,9 +4,8 @@
     PYTHONPATH=$PWD .venv/bin/python bench/storage_size.py /tmp/nb_dev [--limit N] [--sets brick,grass]
 
 For every dev set (ELPV mono, ELPV poly, brick, grass, gravel) and every encoding of the reference
-features (`retrieval/feature_codec.py`: float16, int8 or int4, whole grid or a greedy coreset of it; and,
-not shipped, a per-class PCA of the channels fitted on every patch of the class's references, the bank
-mapped back to the channels after decoding), the bytes one reference takes (features file + copy) and the
+features (`retrieval/feature_codec.py`: float16, int8 or int4, whole grid or a greedy coreset of it, with
+or without the class's PCA basis (`retrieval.features.pca`; the bank mapped back to the channels when read)), the bytes one reference takes (features file + copy) and the
 image AUROC (textures: pixel AUROC and AUPRO too) of the shipped map, all in one run on identical backbone
 maps. The map is the shipped one (`bench.map_pipelines` with product=True: the shipped aggregation, k = 8
 retrieved by the full-precision embedding as Chroma holds it, nearest patch, sigma 1, top-10 mean); only
@@ -30,27 +29,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.evaluation.metrics import auroc  # noqa: E402
 from bench import map_data, map_pipelines as mp  # noqa: E402
 from bench.map_quality import pixel  # noqa: E402
-from retrieval import feature_codec  # noqa: E402
 from retrieval.config import FeaturesConfig  # noqa: E402
 
 PRODUCT = mp.Variant("shipped map", product=True)
-# (label, encoding, per-class PCA dimensions or 0)
+# (label, encoding: precision, coreset, per-class PCA channels or 0)
 ENCODINGS = [
-    ("float16 grid (before)", FeaturesConfig("float16", 1.0), 0),
-    ("int8 grid", FeaturesConfig("int8", 1.0), 0),
-    ("int8 coreset 25 %", FeaturesConfig("int8", 0.25), 0),
-    ("int8 coreset 20 %", FeaturesConfig("int8", 0.2), 0),
-    ("int8 coreset 15 %", FeaturesConfig("int8", 0.15), 0),
-    ("int4 grid", FeaturesConfig("int4", 1.0), 0),
-    ("int4 coreset 25 %", FeaturesConfig("int4", 0.25), 0),
-    ("int4 coreset 20 %", FeaturesConfig("int4", 0.2), 0),
-    ("PCA 96, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 96),
-    ("PCA 64, int8 coreset 25 %", FeaturesConfig("int8", 0.25), 64),
-    ("PCA 64, int4 coreset 25 %", FeaturesConfig("int4", 0.25), 64),
-    ("PCA 64, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 64),
-    ("PCA 96, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 96),
-    ("PCA 112, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 112),
-    ("PCA 128, int8 coreset 20 %", FeaturesConfig("int8", 0.2), 128),
+    ("float16 grid (before)", FeaturesConfig("float16", 1.0, pca=0)),
+    ("int8 grid", FeaturesConfig("int8", 1.0, pca=0)),
+    ("int8 coreset 25 %", FeaturesConfig("int8", 0.25, pca=0)),
+    ("int8 coreset 20 %", FeaturesConfig("int8", 0.2, pca=0)),
+    ("int8 coreset 15 %", FeaturesConfig("int8", 0.15, pca=0)),
+    ("int4 grid", FeaturesConfig("int4", 1.0, pca=0)),
+    ("int4 coreset 25 %", FeaturesConfig("int4", 0.25, pca=0)),
+    ("int4 coreset 20 %", FeaturesConfig("int4", 0.2, pca=0)),
+    ("PCA 96, int8 coreset 25 %", FeaturesConfig("int8", 0.25, pca=96)),
+    ("PCA 64, int8 coreset 25 %", FeaturesConfig("int8", 0.25, pca=64)),
+    ("PCA 64, int4 coreset 25 %", FeaturesConfig("int4", 0.25, pca=64)),
+    ("PCA 64, int8 coreset 20 %", FeaturesConfig("int8", 0.2, pca=64)),
+    ("PCA 96, int8 coreset 20 %", FeaturesConfig("int8", 0.2, pca=96)),
+    ("PCA 112, int8 coreset 20 %", FeaturesConfig("int8", 0.2, pca=112)),
+    ("PCA 128, int8 coreset 20 %", FeaturesConfig("int8", 0.2, pca=128)),
 ]
 COPIES = ("original", "webp", "link")      # the original file; lossless WebP when smaller; path + sha + thumbnail
 THUMB_SIDE, THUMB_QUALITY, LINK_RECORD = 256, 80, 200    # a link record (path, sha256, size) as ~200 bytes
@@ -61,34 +59,6 @@ def encoder():
     from retrieval.encoders.image_encoder import load_image_encoder
 
     return load_image_encoder(EncoderConfig())
-
-
-def pca(ref_feats: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The class's patch mean (C,) and its top `dims` principal directions (C, dims), fitted on every patch
-    of the class's references (not random: the directions the class's normal patches vary along)."""
-    patches = ref_feats.permute(0, 2, 3, 1).reshape(-1, ref_feats.shape[1]).double()
-    centre = patches.mean(0)
-    _, vectors = torch.linalg.eigh(torch.cov((patches - centre).T))
-    return centre.float(), vectors[:, -dims:].float()
-
-
-def stored_banks(ref_feats: torch.Tensor, encoding, dims: int) -> tuple[list[torch.Tensor], float]:
-    """Each reference's bank as read back from its encoded file (under a PCA: projected, encoded, decoded
-    and mapped back to the C channels, so queries are scored unprojected, as the product would), and the
-    mean bytes per reference (PCA: + the full mean kept for the index + the class's basis shared out)."""
-    centre, basis = pca(ref_feats, dims) if dims else (None, None)
-    banks, sizes = [], []
-    for feats in ref_feats:
-        if basis is not None:
-            feats = torch.einsum("chw,cd->dhw", feats - centre[:, None, None], basis)
-        data = feature_codec.encode(feats.numpy(), encoding)
-        stored, problem = feature_codec.decode(data)
-        assert problem is None, problem
-        bank = torch.from_numpy(stored.bank).float()
-        banks.append(bank if basis is None else (bank @ basis.T + centre).half())
-        shared = 4 * (ref_feats.shape[1] - dims + basis.numel() / len(ref_feats)) if dims else 0
-        sizes.append(len(data) + shared)
-    return banks, float(np.mean(sizes))
 
 
 def copy_sizes(paths: list[Path]) -> dict:
@@ -137,8 +107,8 @@ def measure(data: map_data.Dataset, enc) -> list[dict]:
     ref_emb, q_emb = mp.embeddings(refs), mp.embeddings(queries)          # as Chroma holds them: full precision
     copies = copy_sizes(data.references)
     rows = []
-    for label, encoding, dims in ENCODINGS:
-        banks, size = stored_banks(refs, encoding, dims)
+    for label, encoding in ENCODINGS:
+        banks, size = mp.encoded_banks(refs, encoding)
         row = scored(data, queries, ref_emb, q_emb, banks)
         rows.append({"label": label, "features": size, "copies": copies, **row})
         print(f"  {data.name:16} {label:28} features {size / 1000:7.1f} kB  AUROC {fmt(row['auroc'])}"
@@ -159,7 +129,7 @@ def table(sets, results) -> None:
     print(f"{'before: float16 grid + RGB PNG':30}{results[0][0]['features'] / 1000:8.1f}"
           + "".join(f"{fmt(r[0]['auroc']):>13}" for r in results))
     print(f"{'   total kB per reference':38}" + "".join(f"{t / 1000:13.1f}" for t in old))
-    for index, (label, _, _) in enumerate(ENCODINGS):
+    for index, (label, _) in enumerate(ENCODINGS):
         rows = [r[index] for r in results]
         delta = min(r["auroc"] - base[0]["auroc"] for r, base in zip(rows, results))
         print(f"{label:30}{np.mean([r['features'] for r in rows]) / 1000:8.1f}"

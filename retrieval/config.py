@@ -188,24 +188,28 @@ class FeaturesConfig:
         for plants whose images stay on a file server: features are recomputed from the original, and an
         original gone or changed since ingest is refused in one line (exit 2; put it back or re-ingest);
         gallery and model see the thumbnail; images of the home's run log are copied, never linked.
-      With int8, coreset 0.2 and link a reference takes 32-34 kB on ELPV, 27-28 kB on textures (8.8-9.2x
-      smaller than before issue 14's 240-297 kB). Not met: 10x without losing AUROC on any set of either
-      split; the per-class PCA rows of the bench come closest (not shipped).
+    pca: channels each bank patch keeps on its class's PCA basis (`feature_basis`: fitted once per class on
+      every patch of its first 64 references ingested, or of 64 of its references when the features are
+      recomputed; a class with fewer than 8 keeps the encoder's channels until an ingest brings 8); 0 = off.
+      PCALIBRATED
     """
 
     precision: str = "int8"
     coreset: float = 0.2
     copies: str = "original"
+    pca: int = 64
 
     def __post_init__(self):
         one_of("precision", self.precision, FEATURE_PRECISIONS, "feature precision")
         one_of("copies", self.copies, COPY_KINDS, "kind of reference copy")
         within("coreset", self.coreset, 0, 1, above=True)
+        within("pca", self.pca, 0, 4096)
 
     @property
     def id(self) -> str:
         """Names the encoding in the cache folder: files of another encoding are never read as this one."""
-        return self.precision + ("" if self.keeps_grid else f"-core{self.coreset:g}")
+        return (self.precision + ("" if self.keeps_grid else f"-core{self.coreset:g}")
+                + (f"-pca{self.pca}" if self.pca else ""))
 
     @property
     def keeps_grid(self) -> bool:

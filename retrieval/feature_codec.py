@@ -11,9 +11,12 @@ grid's channel-wise mean (the retrieval embedding before normalisation). An `Enc
                "int4": 16 levels the same way, two values packed per byte (low nibble first);
                "float16": as before issue 14
 
-File layout: b"NRMF" + 1-byte version + uint32 header length + JSON header {precision, c, h, w, n} +
-mean (C float32) + [int8, int4: scale, low (C float32 each)] + patches (n x C, row-major; int4: packed,
-ceil(n * C / 2) bytes).
+    basis      optionally (`retrieval.features.pca`), the class's PCA basis (`feature_basis`): the bank's
+               patches are stored as their d coordinates on it and mapped back to the C channels when read
+
+File layout: b"NRMF" + 1-byte version + uint32 header length + JSON header {precision, c, h, w, n; with a
+basis (version 2) also d and basis, its id} + mean (C float32) + [int8, int4: scale, low (d float32 each)]
++ patches (n x d, row-major; int4: packed, ceil(n * d / 2) bytes); without a basis d = C.
 `decode` checks every length and that the values are finite: a damaged file is a reason, never garbage.
 """
 
@@ -21,14 +24,16 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.config import FeaturesConfig as Encoding
+from retrieval.feature_basis import Basis
 
 MAGIC = b"NRMF"
-FORMAT = 1
+FORMAT, PROJECTED = 1, 2     # the file versions: patches in the encoder's channels / on a class basis
 _DTYPES = {"int8": np.int8, "int4": np.uint8, "float16": np.float16}
 _LEVELS = {"int8": 256, "int4": 16}
 
@@ -65,11 +70,13 @@ def greedy_coreset(patches: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.asarray(chosen))
 
 
-def encode(features: np.ndarray, encoding: Encoding) -> bytes:
-    """(C, H, W) features -> the file's bytes."""
+def encode(features: np.ndarray, encoding: Encoding, basis: Basis | None = None) -> bytes:
+    """(C, H, W) features -> the file's bytes (the patches projected on `basis` when given)."""
     grid = np.asarray(features, dtype=np.float32)
     c, h, w = grid.shape
     patches = grid.reshape(c, h * w).T
+    if basis is not None:
+        patches = basis.project(patches)
     if not encoding.keeps_grid:
         patches = patches[greedy_coreset(patches, int(round(encoding.coreset * h * w)))]
     parts = [grid.mean(axis=(1, 2)).astype(np.float32).tobytes()]
@@ -81,9 +88,12 @@ def encode(features: np.ndarray, encoding: Encoding) -> bytes:
         parts += [scale.tobytes(), low.astype(np.float32).tobytes(), _packed(levels, encoding.precision)]
     else:
         parts.append(patches.astype(np.float16).tobytes())
-    header = json.dumps({"precision": encoding.precision, "c": c, "h": h, "w": w, "n": int(patches.shape[0])},
-                        separators=(",", ":")).encode()
-    return MAGIC + struct.pack("<BI", FORMAT, len(header)) + header + b"".join(parts)
+    head = {"precision": encoding.precision, "c": c, "h": h, "w": w, "n": int(patches.shape[0])}
+    if basis is not None:
+        head.update(d=basis.dims, basis=basis.id)
+    header = json.dumps(head, separators=(",", ":")).encode()
+    version = FORMAT if basis is None else PROJECTED
+    return MAGIC + struct.pack("<BI", version, len(header)) + header + b"".join(parts)
 
 
 def _packed(levels: np.ndarray, precision: str) -> bytes:
@@ -107,31 +117,48 @@ def _value_bytes(precision: str, count: int) -> int:
     return (count + 1) // 2 if precision == "int4" else count * np.dtype(_DTYPES[precision]).itemsize
 
 
-def decode(data: bytes) -> tuple[StoredFeatures | None, str | None]:
-    """The file's bytes -> (StoredFeatures, None), or (None, what is wrong with them)."""
+def decode(data: bytes, bases: Callable[[str], Basis | None] = lambda _: None
+           ) -> tuple[StoredFeatures | None, str | None]:
+    """The file's bytes -> (StoredFeatures, None), or (None, what is wrong with them).
+    bases: the basis of an id (None when it is not there), for a file projected on one."""
     if data[:4] != MAGIC or len(data) < 9:
         return None, "not a Normalcy feature file"
     version, size = struct.unpack("<BI", data[4:9])
-    if version != FORMAT:
-        return None, f"feature file format {version}, this version reads {FORMAT}"
+    if version not in (FORMAT, PROJECTED):
+        return None, f"feature file format {version}, this version reads {FORMAT} and {PROJECTED}"
     try:
         head = json.loads(data[9:9 + size])
         c, h, w, n, precision = (head[k] for k in ("c", "h", "w", "n", "precision"))
+        d, basis_id = (head["d"], head["basis"]) if version == PROJECTED else (c, None)
     except (ValueError, KeyError, TypeError):
         return None, "its header is damaged"
-    if precision not in _DTYPES or min(c, h, w, n) < 1 or n > h * w:
+    if precision not in _DTYPES or min(c, h, w, n, d) < 1 or n > h * w or d > c:
         return None, f"header {head} is not a (C, H, W) encoding"
-    body = memoryview(data)[9 + size:]
-    floats = c * (3 if precision in _LEVELS else 1)
-    expected = 4 * floats + _value_bytes(precision, n * c)
-    if len(body) != expected:
-        return None, f"{len(body)} bytes of values, expected {expected} (truncated?)"
-    head_values = np.frombuffer(body, np.float32, floats)
-    values = _levels(body, 4 * floats, n * c, precision).reshape(n, c)
-    mean = head_values[:c].copy()
-    if precision in _LEVELS:
-        values = (values + (128 if precision == "int8" else 0)) * head_values[c:2 * c] + head_values[2 * c:]
+    basis = None if basis_id is None else bases(basis_id)
+    if basis_id is not None and (basis is None or basis.vectors.shape != (c, d)):
+        return None, f"the class basis {basis_id} it was projected on is missing"
+    values, mean, problem = _values(memoryview(data)[9 + size:], precision, c, d, n)
+    if problem:
+        return None, problem
+    if basis is not None:
+        values = basis.restore(values)
     values = values.astype(np.float16)            # what the nearest-patch search reads, as before issue 14
-    if not (np.isfinite(values).all() and np.isfinite(head_values).all()):
+    if not np.isfinite(values).all():
         return None, "holds NaN or infinite values"
     return StoredFeatures(values, mean, (h, w)), None
+
+
+def _values(body, precision: str, c: int, d: int, n: int):
+    """(the (n, d) float32 patch values, the (C,) mean, None) from a file's body, or (None, None, problem)."""
+    floats = c + (2 * d if precision in _LEVELS else 0)
+    expected = 4 * floats + _value_bytes(precision, n * d)
+    if len(body) != expected:
+        return None, None, f"{len(body)} bytes of values, expected {expected} (truncated?)"
+    head_values = np.frombuffer(body, np.float32, floats)
+    if not np.isfinite(head_values).all():
+        return None, None, "holds NaN or infinite values"
+    values = _levels(body, 4 * floats, n * d, precision).reshape(n, d)
+    if precision in _LEVELS:
+        scale, low = head_values[c:c + d], head_values[c + d:]
+        values = (values + (128 if precision == "int8" else 0)) * scale + low
+    return values, head_values[:c].copy(), None

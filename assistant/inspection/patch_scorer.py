@@ -51,7 +51,40 @@ class PatchScorer:
         cached = cache.get(reference.sha256)
         if cached is not None:
             return cached
-        return cache.put(reference.sha256, self._from_copy(reference))
+        return cache.put(reference.sha256, self._from_copy(reference), self.basis(reference.class_name))
+
+    def basis(self, class_name: str, grids=()):
+        """The PCA basis new feature files of the class are stored on (`retrieval.features.pca`): its kept
+        one, else one fitted now on (C, H, W) `grids` (an ingest's new references) topped up from the copies
+        of its stored references to `FIT_REFERENCES` (those get their files on it too); None when pca is
+        off or the class has too few references for one."""
+        from retrieval.feature_basis import FIT_REFERENCES
+
+        cache = self.ws.features_for(class_name)
+        if not cache.projects or (kept := cache.basis_of(class_name)) is not None:
+            return kept if cache.projects else None
+        fresh = list(grids)[:FIT_REFERENCES]
+        more = self._stored_grids(class_name, FIT_REFERENCES - len(fresh), len(fresh))
+        basis = cache.fit(class_name, fresh + list(more.values()))
+        for sha, grid in more.items() if basis is not None else ():
+            if not cache.path(sha).is_file():
+                cache.put(sha, grid, basis)
+        return basis
+
+    def _stored_grids(self, class_name: str, count: int, fresh: int) -> dict:
+        """sha256 -> (C, H, W) grid of `count` of the class's stored references (the calibration's sample),
+        recomputed from their copies; none when they and `fresh` new ones are too few for a basis."""
+        from assistant.inspection.class_threshold import sample
+        from retrieval.feature_basis import MIN_REFERENCES
+
+        with self.ws.using_store():
+            if class_name not in self.ws.references.classes():
+                return {}
+            shas = self.ws.references.shas(class_name)
+            if count < 1 or len(shas) + fresh < MIN_REFERENCES:
+                return {}
+            references, _ = self.ws.references.with_embeddings(class_name, sample(shas, count))
+        return {r.sha256: self._from_copy(r) for r in references}
 
     def query_features(self, reference: Reference, image=None) -> np.ndarray:
         """(C, H, W) features of a reference scored as a query (calibration): the stored grid when the

@@ -1,7 +1,7 @@
 """`normalcy doctor`: what in a data home is damaged, and the repair of what can be rebuilt.
 
-It checks, in order: the home itself (a folder, writable), the store's database, the cached features of
-every reference (a finite (C, H, W) array), the stored reference copies (they decode), the store's vector
+It checks, in order: the home itself (a folder, writable), the store's database, the classes' PCA bases
+of stored features (`retrieval.features.pca`), the cached features of every reference (a finite (C, H, W) array), the stored reference copies (they decode), the store's vector
 index (Chroma reads it, and references spread over it find their own vector nearest), each class's
 calibration (usable and current) and the model's calibration of P(anomalous) (readable, thresholds in
 (0, 1]). With `repair`, features are recomputed from the copies, the index from the records in the
@@ -22,7 +22,7 @@ from retrieval.reference_index import index_problem, stored_references
 
 @dataclass
 class Finding:
-    part: str              # home | store | features | copies | index | calibration | model calibration
+    part: str              # home | store | bases | features | copies | index | calibration | model calibration
     detail: str
     damaged: bool = False
     repaired: bool = False
@@ -65,6 +65,7 @@ class HomeDoctor:
         report = DoctorReport()
         references = self._store(report)
         if references is not None:
+            self._bases(report, references, repair)
             self._features(report, references, repair)
             self._copies(report, references)
             if self._index(report, repair):
@@ -130,6 +131,27 @@ class HomeDoctor:
             model.discard()
             report.add("model calibration", f"{problem}; dropped, recomputed when a model next inspects a class",
                        damaged=True, repaired=True)
+
+    def _bases(self, report: DoctorReport, references, repair: bool) -> None:
+        """The classes' PCA bases (`retrieval.features.pca`); with repair a damaged one is dropped, so the
+        files on it count as damaged below and are recomputed on a newly fitted basis."""
+        classes = sorted({r.class_name for r in references})
+        caches = {name: self.ws.features_for(name) for name in classes}
+        if not any(cache.projects for cache in caches.values()):
+            return
+        bad = {name: problem for name in classes if (problem := caches[name].basis_problem(name))}
+        if not bad:
+            fitted = sum(caches[name].basis_of(name) is not None for name in classes)
+            report.add("bases", f"{fitted} of {len(classes)} class(es) store features on their PCA basis")
+            return
+        detail = f"{len(bad)} class basis(es) damaged (first: {next(iter(bad.values()))})"
+        if not repair:
+            report.add("bases", detail + "; --repair fits new ones and recomputes their files", damaged=True)
+            return
+        for name in bad:
+            caches[name].forget_basis(name)
+        report.add("bases", detail + "; dropped, new ones are fitted from the stored copies", damaged=True,
+                   repaired=True)
 
     def _features(self, report: DoctorReport, references, repair: bool) -> None:
         bad = {r.sha256: (r, self.ws.features_for(r.class_name).check(r.sha256)) for r in references}

@@ -150,6 +150,7 @@ def _commit_all(workspace, scorer, todo, report: IngestReport, store, batch_size
     """Commit `todo` in batches into `store()` (the reference store to add to), counting into `report`."""
     from tqdm import tqdm
 
+    _fit_bases(workspace, scorer, todo, batch_size)
     with tqdm(total=len(todo), desc="ingesting", unit="img", file=sys.stderr) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
@@ -168,12 +169,31 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
     features, embeddings = scorer.featurize([image.image for image in images])
     references = []
     for (class_name, _, _), image, feats in zip(batch, images, features):
-        workspace.features_for(class_name).put(image.sha256, feats.numpy())
+        workspace.features_for(class_name).put(image.sha256, feats.numpy(), scorer.basis(class_name))
         scorer.copies.save(image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     with workspace.using_store():
         store().add(references, embeddings)
         workspace.changed()
+
+
+def _fit_bases(workspace, scorer, todo, batch_size: int) -> None:
+    """Each class of `todo` stored on a PCA basis but without one yet gets it, fitted on its first new
+    references (`PatchScorer.basis`), before any of them is stored: one more encoder pass over those."""
+    from retrieval.feature_basis import FIT_REFERENCES
+
+    for class_name in sorted({c for c, _, _ in todo}):
+        cache = workspace.features_for(class_name)
+        with workspace.using_store():
+            if not cache.projects or cache.basis_of(class_name) is not None:
+                continue
+        paths = [path for c, path, _ in todo if c == class_name][:FIT_REFERENCES]
+        grids = []
+        for start in range(0, len(paths), batch_size):
+            images = [load_image(path, workspace.config.inputs).image for path in paths[start:start + batch_size]]
+            grids += [f.numpy() for f in scorer.featurize(images)[0]]
+        with workspace.using_store():
+            scorer.basis(class_name, grids)
 
 
 def _swap_in(workspace, side) -> None:

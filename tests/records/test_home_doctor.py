@@ -68,3 +68,21 @@ def test_a_lost_copy_with_damaged_features_is_left_for_re_ingest(home_copy):
     parts = {f.part for f in report.remaining}
     assert {"features", "copies"} <= parts, report.lines()
     assert "re-ingest class(es) brick" in "\n".join(report.lines())
+
+
+def test_a_damaged_class_basis_is_named_then_refitted_from_the_copies(home_copy, texture_set):
+    basis_file = next((home_copy / "features").glob("*/bases/*.nrb"))
+    data = basis_file.read_bytes()
+    basis_file.write_bytes(data[:-4] + np.float32(0.5).tobytes())      # a value changed: its id no longer holds
+    done = run_cli("--home", str(home_copy), "doctor")
+    assert done.returncode == 2, done.stderr
+    assert "DAMAGED  bases: 1 class basis(es) damaged" in done.stdout and "DAMAGED  features: 14 of 14" in done.stdout
+
+    fixed = run_cli("--home", str(home_copy), "doctor", "--repair")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "repaired bases" in fixed.stdout and "repaired features" in fixed.stdout
+    again = run_cli("--home", str(home_copy), "doctor")
+    assert again.returncode == 0 and "ok       bases: 1 of 1 class(es)" in again.stdout, again.stdout
+    defect = sorted((texture_set / "test" / "defect").glob("*.png"))[0]
+    verdict = run_cli("--home", str(home_copy), "inspect", str(defect), "--class", "brick", "--json")
+    assert verdict.returncode == 0, verdict.stderr

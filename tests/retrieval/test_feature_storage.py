@@ -75,11 +75,13 @@ def test_bytes_per_reference_of_a_152_channel_28x28_grid(tmp_path, encoding, bou
 
 
 def test_files_are_sharded_by_hash_prefix_under_the_encoding(tmp_path):
-    cache = FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5))
+    cache = FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5, pca=0))
     cache.put(SHA, _grid(8, 4, 4))
     assert cache.path(SHA) == tmp_path / f"enc@1_{FEATURES_VERSION}_int8-core0.5" / "ab" / f"{SHA}.nrf"
-    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5)).get(SHA).bank.shape == (8, 8)
-    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 1.0)).get(SHA) is None   # never read as another
+    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5, pca=0)).get(SHA).bank.shape == (8, 8)
+    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 1.0, pca=0)).get(SHA) is None   # never read as another
+    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5, pca=4)).get(SHA) is None
+    assert FeatureCache(tmp_path, "enc@1", FeaturesConfig("int8", 0.5, pca=4)).dir.name.endswith("int8-core0.5-pca4")
 
 
 def test_an_old_layout_float16_grid_is_converted_when_read(tmp_path):
@@ -111,7 +113,8 @@ def test_a_damaged_file_is_named_not_read(tmp_path, damage, reason):
 
 @pytest.mark.parametrize("text, message", [("precision: int2", "unknown feature precision 'int2'"),
                                            ("copies: paper", "unknown kind of reference copy 'paper'"),
-                                           ("coreset: 0", "coreset: must be > 0"), ("coreset: 1.5", "<= 1")])
+                                           ("coreset: 0", "coreset: must be > 0"), ("coreset: 1.5", "<= 1"),
+                                           ("pca: -1", "pca: must be >= 0"), ("pca: 12.5", "pca: expected int, got 12.5")])
 def test_a_bad_encoding_setting_is_one_line_naming_it(tmp_path, text, message):
     from assistant.config import load_config
 
