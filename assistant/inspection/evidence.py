@@ -45,6 +45,12 @@ class Evidence:
     text_weight: float = 0.0                 # its share in the fused map (`retrieval.text_map.weight`)
 
     @property
+    def frame_sheet(self):
+        """A video's frame sheet (PIL RGB: every sampled frame with its time and score, `video_inputs`), the
+        model's and the chat's view of the whole clip beside the frame inspected; None for other inputs."""
+        return getattr(self.query.rendered, "sheet", None)
+
+    @property
     def threshold(self) -> float:
         return self.calibration.threshold
 

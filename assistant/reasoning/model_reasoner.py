@@ -66,7 +66,7 @@ class ModelReasoner:
         same number of images as the prompt of a still image, or fewer."""
         from assistant.reasoning.conversation import Session
 
-        sheet = frame_sheet(evidence) if sheet is None else sheet
+        sheet = evidence.frame_sheet if sheet is None else sheet
         shown = self._shown(evidence, chosen, vlm)
         session = Session(self.backend, self.messages(evidence, question, chosen, vlm, shown, sheet),
                           evidence.query.image, max_new_tokens=vlm.max_new_tokens)
@@ -128,11 +128,6 @@ class ModelReasoner:
             if p_threshold is None:
                 return fuse(evidence.anomaly_score, answer.p_anomalous, 0.5, vlm.fusion_weight), False
         return fuse(evidence.anomaly_score, answer.p_anomalous, p_threshold or 0.5, vlm.fusion_weight), True
-
-
-def frame_sheet(evidence):
-    """The frame sheet of a video inspection's evidence (PIL RGB; `video_inputs.load_video`), else None."""
-    return getattr(evidence.query.rendered, "sheet", None)
 
 
 def disagreement_notice(correctness: int, score: float, margin: float) -> str | None:

@@ -155,3 +155,31 @@ def test_the_worst_frame_is_gathered_once(clips, monkeypatch):
     assert len(grids) == len(frames) + 1
     assert again.anomaly_score == pytest.approx(inspection.evidence.anomaly_score, rel=1e-6)
     assert again.anomaly_score == pytest.approx(max(frames), abs=1e-4)
+
+
+def test_the_chat_shows_the_frame_sheet_with_the_verdict_live_and_reopened(clips, tmp_path):
+    from PIL import Image
+
+    from assistant.config import NormalcyConfig
+    from assistant.home import Home
+    from assistant.inspector import Inspector
+    from ui.chat_handlers import ChatHandlers
+    from ui.chat_state import ChatState
+    from ui.history_tab import HistoryView
+    from ui.image_folder import ImageFolder
+
+    root, home = clips
+    inspector, images = Inspector(NormalcyConfig(), Home(home)), ImageFolder(tmp_path / "shown")
+    message = {"text": "", "files": [str(root / "object.mp4")]}
+    chat, _, state, *_ = list(ChatHandlers(inspector, images).send_message(message, ChatState(owner="v1"), "hall",
+                                                                           ["rules", "overlay"], 2, "heatmap"))[-1]
+    text, shown = chat[-1]["content"]
+    assert text.startswith("Class: **hall** · inspected the video render of **object") and "**FAIL**" in text
+    sheet = inspector.history.get(state.inspection_id).record["frame_sheet"]
+    with Image.open(shown["path"]) as published, Image.open(inspector.log.image_path(sheet)) as logged:
+        assert _same(published.convert("RGB"), logged.convert("RGB"))
+    reopened = HistoryView(Inspector(NormalcyConfig(), Home(home)), images).reopen_inspection(state.inspection_id,
+                                                                                               ChatState(owner="v1"))
+    text, shown = reopened[0][1]["content"]
+    assert text.startswith("Reopened inspection") and Image.open(shown["path"]).size == Image.open(
+        inspector.log.image_path(sheet)).size
