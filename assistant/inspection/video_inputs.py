@@ -4,13 +4,14 @@ References: each normal video's frames (sampled uniformly and at scene changes, 
 become references of its class, as PNGs under HOME/renders; the class is marked "video" in
 HOME/modality_profiles.json. A query video is sampled the same way and every frame is scored like a photo
 of the class (its own nearest references, its map, the class threshold); the inspection's evidence is the
-worst frame's, so the overlay, the references shown and the model's prompt are that frame's, and the
-verdict's `location` lists every frame at or above the threshold with its timestamp and score, their
-time span, and the worst frame with the box on it. The worst frame is gathered once: its evidence (without
-rules) rides on the query to the inspection's gather, which adds the rules (`EvidenceGatherer.gather`). The class is calibrated per clip: a reference frame
-is scored leaving its whole clip out, and each clip counts once, by its worst frame, as a query clip is judged.
-The frame sheet (every sampled frame with its timestamp and score, the anomalous ones outlined) goes into the
-model's prompt right after the worst frame (`ModelReasoner`), and is kept with the inspection in the run log.
+worst frame's, so the overlay, the references shown and the image the model inspects are that frame's, and the
+verdict's `location` lists every frame at or above the threshold with its timestamp and score, their time span,
+and the worst frame with the box on it. The worst frame is gathered once: its evidence (without rules) rides on
+the query to the inspection's gather, which adds the rules (`EvidenceGatherer.gather`). The class is calibrated
+per clip: a reference frame is scored leaving its whole clip out, and each clip counts once, by its worst frame,
+as a query clip is judged. The frame sheet (every sampled frame with its timestamp and score, the anomalous ones
+outlined) goes into the model's prompt right after the worst frame (`ModelReasoner`), is shown in the chat with
+the verdict, and is kept with the inspection in the run log.
 """
 
 from __future__ import annotations

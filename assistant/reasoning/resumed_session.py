@@ -1,9 +1,9 @@
 """Resuming the conversation of an inspection reopened from the run log (e.g. after a restart).
 
 The model's session is rebuilt from re-gathered evidence: the same prompt (query, a video's frame sheet as
-the run log kept it, references, overlay, rules), then the logged verdict as the model's first answer, then the logged turns, so a follow-up
-question is asked with the images and the earlier conversation in context. The zoomed crops of earlier
-"look closer" turns are not logged, so those turns come back as text only.
+the run log kept it, references, overlay, rules), then the logged verdict as the model's first answer, then
+the logged turns, so a follow-up question is asked with the images and the earlier conversation in context.
+The zoomed crops of earlier "look closer" turns are not logged, so those turns come back as text only.
 """
 
 from __future__ import annotations
