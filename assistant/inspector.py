@@ -254,7 +254,7 @@ class Inspector:
             from assistant.reasoning.resumed_session import resume_session
 
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"),
-                                     options)
+                                     options, self.log.stored_image(record.get("frame_sheet")))
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
 
     def follow_up_images(self, inspection: Inspection, question: str) -> list:

@@ -18,7 +18,7 @@ from retrieval.errors import NormalcyError
 from ui.chat_outputs import chat_outputs, kept_on_error
 from ui.chat_state import ChatState
 from ui.evidence_panel import (PanelValues, empty_panel, for_display, gathering_card, no_rules_warning, panel_for,
-                               verdict_message)
+                               verdict_content)
 from ui.inspection_cache import InspectionCache
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
@@ -110,9 +110,13 @@ class ChatHandlers:
         inspection = self.inspector.conclude(evidence, question, options=options, owner=state.owner_for(request))
         record = inspection.record
         self.inspections.start(state, inspection, record, options, note)
-        chat[-1] = {"role": "assistant", "content": verdict_message(record["verdict"], note)}
+        chat[-1] = {"role": "assistant", "content": verdict_content(record["verdict"], note, self._sheet(evidence))}
         state.chat, state.panel = chat, self.panel(evidence, record["verdict"], options)
         yield chat_outputs(state, note, state.panel)
+
+    def _sheet(self, evidence) -> str | None:
+        """A video's frame sheet published for the chat (None for other inputs)."""
+        return None if evidence.frame_sheet is None else self.images.publish(evidence.frame_sheet)
 
     def pick_class(self, source, class_choice) -> tuple[str, str]:
         """(class, note): the chosen class, or for "auto" the nearest class by image embedding (a point
@@ -174,7 +178,8 @@ class ChatHandlers:
         record = new.record
         first = state.chat[:1]
         self.inspections.start(state, new, record, options, state.class_note)
-        state.chat = first + [{"role": "assistant", "content": verdict_message(record["verdict"], state.class_note)}]
+        state.chat = first + [{"role": "assistant", "content": verdict_content(record["verdict"], state.class_note,
+                                                                                self._sheet(evidence))}]
         state.panel = self.panel(evidence, record["verdict"], options)
         yield chat_outputs(state, panel=state.panel)
 

@@ -154,6 +154,14 @@ def verdict_message(verdict: dict, class_note: str = "") -> str:
     return "\n".join([class_note, head, "", literal(reasoning)]).strip()
 
 
+def verdict_content(verdict: dict, class_note: str = "", sheet: str | None = None):
+    """The verdict's chat message content: its text, then for a video its frame sheet (`sheet`: the published
+    path), every sampled frame with its time and score as the model was shown them, beside the frame whose
+    overlay the panel shows. A still image's: the text alone."""
+    text = verdict_message(verdict, class_note)
+    return [text, {"path": sheet}] if sheet else text
+
+
 def panel_for(evidence, verdict: dict | None, options, images, copies, model: str | None,
               missing_rules: str = "") -> PanelValues:
     """The panel for gathered evidence (before the verdict: a pending card), drawn with the request's options;

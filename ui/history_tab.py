@@ -23,7 +23,7 @@ from assistant.verdict import DEFAULT_QUESTION, score_in_words
 from retrieval.errors import NormalcyError
 from ui.chat_outputs import chat_outputs
 from ui.chat_state import ChatState
-from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_message
+from ui.evidence_panel import PanelValues, for_display, gallery_items, rules_table, verdict_card, verdict_content
 from ui.inspection_cache import InspectionCache
 from ui.inspector_queue import InspectorQueue
 from ui.markdown_text import literal
@@ -122,12 +122,19 @@ class HistoryView:
     def _logged_image(self, sha256: str) -> dict:
         return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
 
+    def _logged_sheet(self, record) -> str | None:
+        """A video inspection's logged frame sheet published for the chat (None: not a video, or pruned)."""
+        sha = record.get("frame_sheet")
+        if not sha or not self.inspector.history.image_path(sha).is_file():
+            return None
+        return self._logged_image(sha)["path"]
+
     def _chat(self, record, turns, note, inspection=None) -> list[dict]:
         """The logged chat; with the re-gathered `inspection`, the look-closer crops and the follow-ups' images
         are drawn again (from the same evidence, so they are the ones first shown)."""
         question = record.get("question") or DEFAULT_QUESTION
         chat = [{"role": "user", "content": [self._logged_image(record["image"]), literal(question)]},
-                {"role": "assistant", "content": verdict_message(record["verdict"], note)}]
+                {"role": "assistant", "content": verdict_content(record["verdict"], note, self._logged_sheet(record))}]
         for asked, answer in turns:
             looked = asked.lower().startswith(("look closer", "[look closer")) and inspection is not None
             crop = [{"path": self.images.publish(self.inspector.focus_crop(inspection)[1])}] if looked else []

@@ -10,7 +10,7 @@ A score that is not finite is an error, never a verdict (NaN compares false, so 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -43,6 +43,12 @@ class Evidence:
     text_space: str | None = None            # the id of the patch <-> text space that made it
     text_provider: str | None = None         # `retrieval.text_map.provider` that made it ("clad", "clip")
     text_weight: float = 0.0                 # its share in the fused map (`retrieval.text_map.weight`)
+
+    @property
+    def frame_sheet(self):
+        """A video's frame sheet (PIL RGB: every sampled frame with its time and score, `video_inputs`), the
+        model's and the chat's view of the whole clip beside the frame inspected; None for other inputs."""
+        return getattr(self.query.rendered, "sheet", None)
 
     @property
     def threshold(self) -> float:
@@ -158,6 +164,9 @@ class EvidenceGatherer:
     def gather(self, query: LoadedImage, class_name: str, question: str | None = None,
                k: int | None = None, with_rules: bool = True, exclude: set[str] = frozenset()) -> Evidence:
         """Evidence for one query; `exclude` keeps given reference sha256s out (leave-one-out)."""
+        reused = self._reused(query, class_name, question, k, with_rules, exclude)
+        if reused is not None:
+            return reused
         with self.ws.using_store():
             cfg = self.ws.config.retrieval
             self.ws.references.require_class(class_name)
@@ -179,3 +188,20 @@ class EvidenceGatherer:
                             outside, scale_of(self.ws.config, class_name, query),
                             None if maps.text is None else few_shot, maps.text, maps.space,
                             None if maps.text is None else cfg.text_map.provider, cfg.text_map.weight)
+
+    def _reused(self, query: LoadedImage, class_name: str, question: str | None, k: int | None,
+                with_rules: bool, exclude: set[str]) -> Evidence | None:
+        """The evidence a video's worst frame brought from `load_video` (gathered there without rules, to
+        score every frame), with the rules for `question` added: so that frame is not gathered twice. Only
+        while its class's calibration is the current one (a reference added since: gathered anew); the query
+        handed on no longer carries it, so a later gather of it (regenerate) gathers anew. None: gather."""
+        rendered = query.rendered
+        known = getattr(rendered, "evidence", None)
+        if known is None or known.class_name != class_name or k is not None or exclude:
+            return None
+        with self.ws.using_store():
+            if self.thresholds.current(class_name) != known.calibration:
+                return None
+            cfg = self.ws.config.retrieval
+            rules = self.ws.rules.for_class(class_name, question, cfg.rules_top_n) if with_rules else []
+        return replace(known, query=replace(query, rendered=replace(rendered, evidence=None)), rules=rules)

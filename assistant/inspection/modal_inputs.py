@@ -44,7 +44,8 @@ class RenderedInput:
     source_data: bytes = field(repr=False, default=b"")
     scores: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    sheet: object = None              # a video's frame sheet (PIL RGB), kept with the inspection
+    sheet: object = None              # a video's frame sheet (PIL RGB), kept with the inspection, shown to the model
+    evidence: object = field(repr=False, default=None)   # a video's worst frame's `Evidence`, gathered once
 
 
 def load_modalities() -> None:

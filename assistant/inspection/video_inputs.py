@@ -4,11 +4,14 @@ References: each normal video's frames (sampled uniformly and at scene changes, 
 become references of its class, as PNGs under HOME/renders; the class is marked "video" in
 HOME/modality_profiles.json. A query video is sampled the same way and every frame is scored like a photo
 of the class (its own nearest references, its map, the class threshold); the inspection's evidence is the
-worst frame's, so the overlay, the references shown and the model's prompt are that frame's, and the
-verdict's `location` lists every frame at or above the threshold with its timestamp and score, their
-time span, and the worst frame with the box on it. The class is calibrated per clip: a reference frame
-is scored leaving its whole clip out, and each clip counts once, by its worst frame, as a query clip is judged. The frame sheet (every sampled frame with its
-timestamp and score, the anomalous ones outlined) is kept with the inspection in the run log.
+worst frame's, so the overlay, the references shown and the image the model inspects are that frame's, and the
+verdict's `location` lists every frame at or above the threshold with its timestamp and score, their time span,
+and the worst frame with the box on it. The worst frame is gathered once: its evidence (without rules) rides on
+the query to the inspection's gather, which adds the rules (`EvidenceGatherer.gather`). The class is calibrated
+per clip: a reference frame is scored leaving its whole clip out, and each clip counts once, by its worst frame,
+as a query clip is judged. The frame sheet (every sampled frame with its timestamp and score, the anomalous ones
+outlined) goes into the model's prompt right after the worst frame (`ModelReasoner`), is shown in the chat with
+the verdict, and is kept with the inspection in the run log.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def load_video(workspace, gatherer, path: Path, label: str, class_name: str):
     frames = frames_of(path)
     loaded = [load_image(png_bytes(f.image), workspace.config.inputs, name=f"{Path(label).name}@{f.t:.2f}s.png")
               for f in frames]
-    scores = [gatherer.gather(image, class_name, with_rules=False).anomaly_score for image in loaded]
+    gathered = [gatherer.gather(image, class_name, with_rules=False) for image in loaded]
+    scores = [evidence.anomaly_score for evidence in gathered]
     worst = max(range(len(frames)), key=scores.__getitem__)
     found = frame_location(frames, scores)
 
@@ -79,7 +83,7 @@ def load_video(workspace, gatherer, path: Path, label: str, class_name: str):
     notes = [f"{len(frames)} frames sampled; worst at {frames[worst].t:.2f} s (score {scores[worst]:.2f})"]
     rendered = RenderedInput(VIDEO, location, hashlib.sha256(data).hexdigest(), Path(label).name, class_name,
                              data, {"frame_scores": [round(s, 4) for s in scores]}, notes,
-                             sheet=frame_grid(frames, scores))
+                             sheet=frame_grid(frames, scores), evidence=gathered[worst])
     return replace(loaded[worst], path=label, rendered=rendered)
 
 

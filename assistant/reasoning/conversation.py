@@ -150,6 +150,10 @@ class Session:
         """Prompt tokens that leave room for the answer in the context window."""
         return self.context_tokens - self.answer_tokens
 
+    def fits(self) -> bool:
+        """Whether the history as it stands fits the prompt budget (no turn dropped)."""
+        return self._count(self.history) <= self.budget
+
     def context(self) -> list[Message]:
         """The history as it will be sent: fitted to the context budget (see `fit_history`); what was
         dropped, or that the inspection prompt alone is too long, is said in `notes`."""

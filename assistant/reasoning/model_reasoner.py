@@ -37,26 +37,43 @@ class ModelReasoner:
             return vlm, strategy(strategy_name)
         return vlm, strategy(vlm.strategy) if options is None else options.strategy()
 
-    def messages(self, evidence, question: str | None, chosen, vlm):
-        """The prompt for this evidence under a strategy (which evidence goes in is the strategy's call)."""
+    def messages(self, evidence, question: str | None, chosen, vlm, shown=None, sheet=None):
+        """The prompt for this evidence under a strategy (which evidence goes in is the strategy's call);
+        `shown`: the references to show (default: the first `vlm.reference_images`), `sheet`: a video's frame sheet."""
         from assistant.reasoning.prompt_builder import build_messages
 
-        shown = evidence.references[: vlm.reference_images] if chosen.references else []
+        shown = self._shown(evidence, chosen, vlm) if shown is None else shown
         return build_messages(
             chosen, query=evidence.query.image, class_name=evidence.class_name, question=question,
             rules=[ranked.rule for ranked in evidence.rules] if chosen.rules else [],
             references=[evidence.reference_image(r) for r in shown],
-            overlay=evidence.overlay(vlm.overlay_style) if chosen.overlay else None)
+            overlay=evidence.overlay(vlm.overlay_style) if chosen.overlay else None, sheet=sheet)
 
-    def session(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
-        """A conversation opened with the prompt for this evidence under this request's settings."""
-        return self._open(evidence, question, *self.settings(strategy_name, options))
+    @staticmethod
+    def _shown(evidence, chosen, vlm) -> list:
+        return evidence.references[: vlm.reference_images] if chosen.references else []
 
-    def _open(self, evidence, question: str | None, vlm, chosen):
+    def session(self, evidence, question: str | None, strategy_name: str | None = None, options=None, sheet=None):
+        """A conversation opened with the prompt for this evidence under this request's settings; `sheet`: the
+        frame sheet of a video whose evidence no longer carries it (reopened from the run log)."""
+        return self._open(evidence, question, *self.settings(strategy_name, options), sheet=sheet)
+
+    def _open(self, evidence, question: str | None, vlm, chosen, sheet=None):
+        """The session of this prompt. A video's frame sheet (its evidence's, or `sheet`) is one image more,
+        right after the query. Budget rule: the sheet is always shown (it is the video itself); when the
+        prompt with it does not fit the model's context budget (`Session.fits`), it takes the place of the
+        last reference shown, then of the one before, until the prompt fits or no reference is left — the
+        same number of images as the prompt of a still image, or fewer."""
         from assistant.reasoning.conversation import Session
 
-        return Session(self.backend, self.messages(evidence, question, chosen, vlm), evidence.query.image,
-                       max_new_tokens=vlm.max_new_tokens)
+        sheet = evidence.frame_sheet if sheet is None else sheet
+        shown = self._shown(evidence, chosen, vlm)
+        session = Session(self.backend, self.messages(evidence, question, chosen, vlm, shown, sheet),
+                          evidence.query.image, max_new_tokens=vlm.max_new_tokens)
+        while sheet is not None and shown and not session.fits():
+            shown = shown[:-1]
+            session.history = self.messages(evidence, question, chosen, vlm, shown, sheet)
+        return session
 
     def verdict(self, evidence, question: str | None, strategy_name: str | None = None, options=None):
         """-> (Verdict, Session): the session holds the conversation for follow-up questions."""

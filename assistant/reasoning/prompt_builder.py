@@ -6,7 +6,8 @@ overlay=...)` returns the backend-neutral message list for one inspection:
     [system,
      user: task (+ class context) (+ rules grouped by kind) (+ "the first k images are normal
            references ...", k labelled reference images) + the image to inspect
-           (+ anomaly-map overlay and its caution line) (+ operator's question) + JSON format]
+           (+ a video's frame sheet) (+ anomaly-map overlay and its caution line) (+ operator's question)
+           + JSON format]
 
 All prose lives in `assistant/reasoning/prompts/*.yaml`; the JSON the model must answer is generated from
 `MODEL_SCHEMA`, never hand-written. Named strategies follow the paper's ablation (`STRATEGIES`).
@@ -123,11 +124,13 @@ def rules_text(rules: list[Rule], class_name: str) -> str:
 
 def build_messages(strategy: Strategy, *, query: Image.Image, class_name: str | None = None,
                    question: str | None = None, rules: list[Rule] | tuple = (),
-                   references: list[Image.Image] | tuple = (), overlay: Image.Image | None = None) -> list[Message]:
+                   references: list[Image.Image] | tuple = (), overlay: Image.Image | None = None,
+                   sheet: Image.Image | None = None) -> list[Message]:
     """The message list for one inspection under `strategy`.
 
-    Images appear in this order: references (if switched on and given), query, overlay (if switched
-    on and given). Evidence that is switched on but not given is left out, never invented.
+    Images appear in this order: references (if switched on and given), query, frame sheet (when the query
+    is a video's frame: `sheet` is the video, so every strategy shows it), overlay (if switched on and
+    given). Evidence that is switched on but not given is left out, never invented.
     """
     refs = list(references) if strategy.references else []
     overlay = overlay if strategy.overlay else None
@@ -136,7 +139,7 @@ def build_messages(strategy: Strategy, *, query: Image.Image, class_name: str | 
     if strategy.rules and rules:
         text = rules_text(list(rules), class_name or "the part")
         parts += [TextPart(text)] if text else []
-    parts += _images(refs, query, overlay, name)
+    parts += _images(refs, query, overlay, name, sheet)
     if overlay is not None:
         parts.append(TextPart(render("inspection", "overlay_caution")))
     if question:
@@ -151,17 +154,21 @@ def _task(class_name: str | None) -> str:
     return task + ("\n" + render("inspection", "class_context", class_name=class_name) if class_name else "")
 
 
-def _images(refs: list, query: Image.Image, overlay: Image.Image | None, class_name: str | None) -> list[Part]:
+def _images(refs: list, query: Image.Image, overlay: Image.Image | None, class_name: str | None,
+            sheet: Image.Image | None = None) -> list[Part]:
     parts: list[Part] = []
+    with_sheet = "_sheet" if sheet is not None else ""     # the intro says where the sheet lies among the images
     if refs:
-        key = "references_intro_overlay" if overlay is not None else "references_intro"
+        key = ("references_intro_overlay" if overlay is not None else "references_intro") + with_sheet
         parts.append(TextPart(render("inspection", key, k=len(refs), class_name=class_name or "this part")))
     elif overlay is not None:
-        parts.append(TextPart(render("inspection", "overlay_intro")))
+        parts.append(TextPart(render("inspection", "overlay_intro" + with_sheet)))
     label_key = "reference_label" if class_name else "reference_label_no_class"
     parts += [ImagePart(image, render("inspection", label_key, i=i, class_name=class_name))
               for i, image in enumerate(refs, start=1)]
     parts.append(ImagePart(query, render("inspection", "query_label")))
+    if sheet is not None:
+        parts.append(ImagePart(sheet, render("inspection", "sheet_label")))
     if overlay is not None:
         parts.append(ImagePart(overlay, render("inspection", "overlay_label")))
     return parts

@@ -42,6 +42,16 @@ class RunLog:
     def image_path(self, sha256: str) -> Path:
         return self.images / f"{sha256}.png"
 
+    def stored_image(self, sha256: str | None):
+        """A stored image (PIL RGB) by its sha256; None for no sha256 or when the retention removed it."""
+        path = self.image_path(sha256) if sha256 else None
+        if path is None or not path.is_file():
+            return None
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
     def append(self, record: dict) -> dict:
         """Append one record (a `time` field is added) and return it."""
         return self.append_many([record])[0]

@@ -48,6 +48,24 @@ def test_image_order_is_references_then_query_then_overlay(images):
     assert labels[0].startswith("Reference 1") and labels[2] == "Image to inspect:" and "overlay" in labels[3]
 
 
+@pytest.mark.parametrize("name, intro", [("overlay", "followed by the frame sheet of that video, and the last image is the "
+                                                   "anomaly map overlay"),
+                                         ("reference", "and the last image is the frame sheet of that video"),
+                                         ("naive", None)])
+def test_a_video_frame_sheet_follows_the_query_and_the_intro_says_where_it_lies(images, name, intro):
+    sheet = solid((30, 30, 30), (200, 90))
+    turn = build_messages(STRATEGIES[name], query=images["query"], class_name="bottle", references=images["references"],
+                          overlay=images["overlay"], sheet=sheet)[1]
+    parts = [p for p in turn.parts if isinstance(p, ImagePart)]
+    order = [p.image for p in parts]
+    assert order[order.index(images["query"]) + 1] is sheet and len(order) == EXPECTED_IMAGES[name] + 1
+    assert parts[order.index(sheet)].label.startswith("Frame sheet of the video")
+    text = " ".join(turn.text.split())
+    assert (intro in text) if intro else "The first" not in text
+    still = " ".join(_build(name, images)[1].text.split())
+    assert "frame sheet" not in still.lower()
+
+
 def test_rules_are_grouped_by_kind_in_a_fixed_order(images):
     text = _build("rules", images)[1].text
     assert text.index("smooth, unbroken") < text.index("crack or chip") < text.index("reflections")
