@@ -186,12 +186,12 @@ def stored_banks(ref_feats, coreset: float = 0.0) -> list:
 
 def encoded_banks(ref_feats, encoding) -> tuple[list, float]:
     """Each reference's bank as read back from its file in `encoding` — with `pca`, projected on the class
-    basis the product fits (`retrieval.feature_basis`, on the first 64 references) and mapped back to the
+    basis the product fits (`retrieval.feature_basis`, on 64 references spread over the class) and mapped back to the
     C channels when read, so queries are scored unprojected as in the product — and the mean bytes per
     reference (+ the class's basis file shared out over its references)."""
     from retrieval import feature_basis, feature_codec
 
-    grids = [f.numpy() for f in ref_feats[:feature_basis.FIT_REFERENCES]]
+    grids = [ref_feats[i].numpy() for i in feature_basis.spread(len(ref_feats))]
     basis = feature_basis.fit(grids, encoding.pca) if encoding.pca else None
     shared = len(feature_basis.to_bytes(basis)) / len(ref_feats) if basis is not None else 0
     banks, sizes = [], []

@@ -49,7 +49,7 @@ def inspection_seconds(data: map_data.Dataset, feats, v: Variant, n: int = 40) -
     _, refs, _ = feats.get(v)
     encoding = FeaturesConfig(coreset=v.coreset) if v.coreset else FeaturesConfig()
     grids = [r.numpy() for r in refs]
-    basis = feature_basis.fit(grids[:feature_basis.FIT_REFERENCES], encoding.pca) if encoding.pca else None
+    basis = feature_basis.fit([grids[i] for i in feature_basis.spread(len(grids))], encoding.pca) if encoding.pca else None
     files = [feature_codec.encode(g, encoding, basis) for g in grids]       # as the feature cache keeps them
     ref_emb = mp.embeddings(refs)
     out = []

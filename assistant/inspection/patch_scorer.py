@@ -53,23 +53,43 @@ class PatchScorer:
             return cached
         return cache.put(reference.sha256, self._from_copy(reference), self.basis(reference.class_name))
 
-    def basis(self, class_name: str, grids=()):
-        """The PCA basis new feature files of the class are stored on (`retrieval.features.pca`): its kept
-        one, else one fitted now on (C, H, W) `grids` (an ingest's new references) topped up from the copies
-        of its stored references to `FIT_REFERENCES` (those get their files on it too); None when pca is
-        off or the class has too few references for one."""
+    def basis(self, class_name: str, grids=None):
+        """The PCA basis new feature files of the class are stored on (`retrieval.features.pca`; None when
+        off, or too few references for one). Without `grids`: its kept one, else one fitted now on the
+        copies of its stored references; with (C, H, W) `grids` (an ingest's new references, see
+        `fits_basis`): a new one fitted on them topped up from the stored copies to `FIT_REFERENCES`.
+        Stored references the fit recomputed and that had no file get theirs on the new basis."""
         from retrieval.feature_basis import FIT_REFERENCES
 
         cache = self.ws.features_for(class_name)
-        if not cache.projects or (kept := cache.basis_of(class_name)) is not None:
-            return kept if cache.projects else None
-        fresh = list(grids)[:FIT_REFERENCES]
+        if not cache.projects:
+            return None
+        kept = cache.basis_of(class_name)
+        if grids is None and kept is not None:
+            return kept
+        fresh = list(grids or ())[:FIT_REFERENCES]
         more = self._stored_grids(class_name, FIT_REFERENCES - len(fresh), len(fresh))
-        basis = cache.fit(class_name, fresh + list(more.values()))
+        basis = cache.fit(class_name, fresh + list(more.values())) or kept
         for sha, grid in more.items() if basis is not None else ():
             if not cache.path(sha).is_file():
                 cache.put(sha, grid, basis)
         return basis
+
+    def fits_basis(self, class_name: str, adding: int) -> bool:
+        """Whether an ingest adding `adding` references to the class fits it a new basis: it stores on one
+        but has none yet, or has grown to twice the references its basis was fitted on (< FIT_REFERENCES)."""
+        from retrieval.feature_basis import FIT_REFERENCES
+
+        cache = self.ws.features_for(class_name)
+        if not cache.projects:
+            return False
+        kept = cache.basis_of(class_name)
+        if kept is None:
+            return True
+        if kept.fitted_on >= FIT_REFERENCES:
+            return False
+        stored = len(self.ws.references.shas(class_name)) if class_name in self.ws.references.classes() else 0
+        return stored + adding >= 2 * kept.fitted_on
 
     def _stored_grids(self, class_name: str, count: int, fresh: int) -> dict:
         """sha256 -> (C, H, W) grid of `count` of the class's stored references (the calibration's sample),

@@ -169,7 +169,8 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
     features, embeddings = scorer.featurize([image.image for image in images])
     references = []
     for (class_name, _, _), image, feats in zip(batch, images, features):
-        workspace.features_for(class_name).put(image.sha256, feats.numpy(), scorer.basis(class_name))
+        cache = workspace.features_for(class_name)
+        cache.put(image.sha256, feats.numpy(), cache.basis_of(class_name))
         scorer.copies.save(image)
         references.append(Reference(class_name, image.path or "", image.sha256, *image.size))
     with workspace.using_store():
@@ -178,19 +179,21 @@ def _commit(workspace, scorer, batch: list[tuple[str, Path, str]], store) -> Non
 
 
 def _fit_bases(workspace, scorer, todo, batch_size: int) -> None:
-    """Each class of `todo` stored on a PCA basis but without one yet gets it, fitted on its first new
-    references (`PatchScorer.basis`), before any of them is stored: one more encoder pass over those."""
-    from retrieval.feature_basis import FIT_REFERENCES
+    """Each class of `todo` stored on a PCA basis gets one before any of its new references is stored —
+    when it has none yet, or has grown to twice the references its basis was fitted on (up to
+    `FIT_REFERENCES`; files already stored keep theirs) — fitted on new references spread evenly over
+    the ingest (`PatchScorer.basis`): one more encoder pass over those."""
+    from retrieval.feature_basis import spread
 
     for class_name in sorted({c for c, _, _ in todo}):
-        cache = workspace.features_for(class_name)
+        paths = [path for c, path, _ in todo if c == class_name]
         with workspace.using_store():
-            if not cache.projects or cache.basis_of(class_name) is not None:
+            if not scorer.fits_basis(class_name, len(paths)):
                 continue
-        paths = [path for c, path, _ in todo if c == class_name][:FIT_REFERENCES]
+        chosen = [paths[i] for i in spread(len(paths))]
         grids = []
-        for start in range(0, len(paths), batch_size):
-            images = [load_image(path, workspace.config.inputs).image for path in paths[start:start + batch_size]]
+        for start in range(0, len(chosen), batch_size):
+            images = [load_image(p, workspace.config.inputs).image for p in chosen[start:start + batch_size]]
             grids += [f.numpy() for f in scorer.featurize(images)[0]]
         with workspace.using_store():
             scorer.basis(class_name, grids)

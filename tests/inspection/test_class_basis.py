@@ -1,6 +1,7 @@
 """The class PCA basis in a real home (issue 14, `retrieval.features.pca`): fitted at the class's first
 ingest of enough references, before any of them is stored, so every file of the class is on it; a class
-that starts with too few keeps the encoder's channels until an ingest brings enough; turning pca on for
+that starts with too few keeps the encoder's channels until an ingest brings enough (and keeps that basis
+until it has twice the references it was fitted on); turning pca on for
 a home built without it fits the basis from the stored copies when the features are recomputed; and
 the map barely moves against the unprojected features."""
 
@@ -43,7 +44,10 @@ def test_a_class_started_small_gets_its_basis_when_enough_references_are_in(tmp_
     assert [p["fitted_on"] for p in _pointers(home.root)] == [9]           # 6 new + 3 stored, from their copies
     headers = [_header(f) for f in feature_files(home.root)]
     assert sum("basis" in h for h in headers) == 6 and len(headers) == 9   # the first 3 stay as they were
-    evidence = inspector.gather(inspector.load(paths[10]), "brick")
+    inspector.references.ingest([("brick", p) for p in paths[9:13]])
+    assert [p["fitted_on"] for p in _pointers(home.root)] == [9]           # 13 < twice 9: the basis is kept
+    assert sum("basis" in _header(f) for f in feature_files(home.root)) == 10
+    evidence = inspector.gather(inspector.load(paths[13]), "brick")
     assert np.isfinite(evidence.score_map).all()
 
 
@@ -61,3 +65,26 @@ def test_pca_turned_on_later_fits_from_the_copies_and_keeps_the_map(tmp_path, te
         assert np.corrcoef(before.ravel(), after.ravel())[0, 1] > 0.95
         assert np.unravel_index(before.argmax(), before.shape) == np.unravel_index(after.argmax(), after.shape)
     assert [(p["class"], p["fitted_on"]) for p in _pointers(home.root)] == [("brick", 14)]
+
+
+def test_a_class_that_doubles_gets_a_new_basis_and_old_files_keep_theirs(tmp_path, texture_set):
+    from PIL import Image
+
+    from conftest import brick_tiles
+
+    extra = tmp_path / "more"
+    extra.mkdir()
+    for i, tile in enumerate(brick_tiles()[14:23]):            # 9 more normal tiles of the same brick
+        Image.fromarray(tile).save(extra / f"more_{i}.png")
+    home = Home(tmp_path / "home")
+    inspector = Inspector(NormalcyConfig(), home)
+    inspector.references.ingest([("brick", p) for p in images_in(texture_set / "train")[:9]])
+    first = _pointers(home.root)[0]
+    inspector.references.ingest([("brick", p) for p in images_in(extra)])
+    second = _pointers(home.root)[0]
+    assert (first["fitted_on"], second["fitted_on"]) == (9, 18) and first["basis"] != second["basis"]
+    counts = {}
+    for path in feature_files(home.root):
+        counts[_header(path)["basis"]] = counts.get(_header(path)["basis"], 0) + 1
+    assert counts == {first["basis"]: 9, second["basis"]: 9}
+    assert np.isfinite(inspector.gather(inspector.load(images_in(texture_set / "train")[12]), "brick").score_map).all()

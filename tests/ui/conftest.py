@@ -74,7 +74,9 @@ def served_app(ui_inspector, tmp_path_factory):
 def browser():
     """Headless Debian Chromium through Playwright (skips without it, or fails when CI=true)."""
     require_chromium(CHROMIUM)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)   # 5 s by default: a loaded 2-core machine took longer to first paint
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
