@@ -156,11 +156,14 @@ def _fusions(parts: dict) -> None:
     from assistant.inspection.band_fusion import fused as mean
 
     rules = {"map": lambda m, b: m, "band": lambda m, b: b, "mean": mean, "max": max}
-    fused = {kind: {rule: [f(m, b) for m, b, _ in rows] for rule, f in rules.items()} for kind, rows in parts.items()}
+    fused = {kind: {rule: [f(m, b) for m, b, _ in rows] for rule, f in rules.items()}
+             for kind, rows in parts.items()}
+
     def rate(kind, rule, fail):
         return f"{np.mean((np.array(fused[kind][rule]) >= 1) == fail) * 100:.0f} %"
 
-    print("\nseries fusion | AUROC map / band / mean / max | failed map / band / mean / max | localised by the map box")
+    print("\nseries fusion | AUROC map / band / mean / max | failed map / band / mean / max | "
+          "localised by the map box")
     print("--- | --- | --- | ---")
     print(f"normal | | passed {' / '.join(rate('normal', rule, False) for rule in rules)} |")
     for kind, rows in parts.items():

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from assistant.inspection.band_fusion import held_out_entry
+from assistant.inspection.band_fusion import fused_location, held_out_entry
 from assistant.modalities import rendering
 from assistant.modalities.class_profiles import ClassProfile, ClassProfiles
 from assistant.inspection.video_inputs import MAX_FRAMES, VIDEO, is_video, load_video, video_references
@@ -269,8 +269,6 @@ def verdict_with_source(verdict, evidence):
     """The verdict of a render, told what it is a render of: its modality, where its box lies in the file's
     own terms, or where a series leaves its band when the band decides (`band_fusion`; also said in the
     reasoning) and the file's hash. A still image's verdict is returned as is."""
-    from assistant.inspection.band_fusion import fused_location
-
     rendered = evidence.query.rendered
     if rendered is None:
         return verdict
