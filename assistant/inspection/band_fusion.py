@@ -14,9 +14,9 @@ render (the reference store's id), so a removed reference's score drops out with
 **The fusion.** anomaly_score = (1 - BAND_WEIGHT) * map_score / threshold + BAND_WEIGHT * band_deviation /
 band_threshold, 1.0 still the class limit: each ratio is 1.0 at its own part's threshold, so a part that
 both halves put at their limit stays at it. An equal-weight mean beat the max of the two ratios on
-bench/modalities.py (README, Numbers): as high or higher AUROC on most anomaly types, and fewer normals
-failed, since a normal near one part's limit is usually well inside the other's; the max caught a few
-more of the faintest anomalies. So a series fails on the band alone only when it leaves the band by
+bench/modalities.py (README, Numbers): higher AUROC on every faint anomaly type and no more normals
+failed (a normal near one part's limit is usually well inside the other's); the max caught a few more
+of the faintest spikes. So a series fails on the band alone only when it leaves the band by
 more than (2 - map ratio) band thresholds. When the band decides (its ratio is the larger and the
 series fails) the verdict's location is where the series leaves the band (time range, channel), else
 the map box's. A class whose profile predates the held-out scores has no band threshold and is judged on
