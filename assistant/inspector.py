@@ -165,7 +165,7 @@ class Inspector:
             verdict, session = evidence_verdict(evidence, self.model_id()), None
         else:
             verdict, session = self.reasoner.verdict(evidence, question, strategy, options)
-        verdict = verdict_with_source(verdict, evidence.query)      # a render: what of, and where in it
+        verdict = verdict_with_source(verdict, evidence)           # a render: what of, and where in it
         inspection = Inspection(uuid.uuid4().hex[:12], verdict, evidence, question, session)
         if log:
             inspection.record = self.record(inspection, options)

@@ -7,8 +7,12 @@ and n anomalous inputs of each anomaly type are inspected (vision-only). Printed
 image-level AUROC of the verdict's anomaly score (normal vs that type), the localisation hit rate (the
 verdict's location holds the injected anomaly: the 3D box holds the bump's / dent's / hole's centre in x, y;
 the time range overlaps the anomaly's samples; a flagged frame or the worst frame shows the object), and the
-latency per input (p50 / p90 of `Inspector.inspect`). The generators are the tests' (tests/point_cloud_writers.py,
-tests/inspection/test_video_modality.py, tests/inspection/test_time_series_inspection.py' shape).
+latency per input (p50 / p90 of `Inspector.inspect`). For the series a second table sets the map's part of
+the score (map score / threshold: the verdict before the band joined) beside the band's (band deviation /
+band threshold), their weighted mean (`band_fusion.fused`: what the verdict rests on) and, for comparison,
+their max; `--series-size 0.15` makes the spike, shift and drift 0.15 times as high, where the parts differ.
+The generators are the tests' (tests/point_cloud_writers.py, tests/inspection/test_video_modality.py,
+tests/inspection/test_time_series_inspection.py' shape).
 """
 
 from __future__ import annotations
@@ -63,8 +67,9 @@ def _box_holds(location, centre, margin) -> bool:
     return all(lo - margin <= c <= hi + margin for lo, c, hi in zip(low, centre, high))
 
 
-def series(root: Path, n: int):
-    """(references, cases) of 10-day hourly series: spike, level shift, drift, period change."""
+def series(root: Path, n: int, size: float = 1.0):
+    """(references, cases) of 10-day hourly series: spike, level shift, drift, period change (spike, shift
+    and drift `size` times their default height)."""
     start, steps = datetime(2026, 1, 1), 240
 
     def write(path, seed, kind=None, onset=150):
@@ -72,8 +77,8 @@ def series(root: Path, n: int):
         t = np.arange(steps)
         period = np.where((kind == "period") & (t >= onset), 12, 24)
         value = 20 + 3 * np.sin(2 * np.pi * np.cumsum(1 / period)) + rng.normal(0, 0.3, steps)
-        value += {"spike": 12 * ((t >= onset) & (t < onset + 3)), "shift": 5 * (t >= onset),
-                  "drift": 0.12 * np.clip(t - onset, 0, None)}.get(kind, 0)
+        value += size * {"spike": 12 * ((t >= onset) & (t < onset + 3)), "shift": 5 * (t >= onset),
+                         "drift": 0.12 * np.clip(t - onset, 0, None)}.get(kind, 0)
         rows = [f"{(start + timedelta(hours=int(i))).isoformat()},{v:.4f}" for i, v in zip(t, value)]
         path.write_text("timestamp,temperature\n" + "\n".join(rows) + "\n")
         until = onset + 3 if kind == "spike" else steps
@@ -94,7 +99,7 @@ def series(root: Path, n: int):
 
 def _overlaps(location, span) -> bool:
     """The verdict's time range overlaps the anomaly's [onset, end] (ISO strings, compared to the hour)."""
-    if not location:
+    if not location or "time_range" not in location:       # nothing hot: only the series' scores
         return False
     start, end = location["time_range"]
     return start[:13] <= span[1][:13] and end[:13] >= span[0][:13]
@@ -120,16 +125,55 @@ def run(name: str, make, n: int, work: Path) -> None:
     refs, cases = make(folder, n)
     inspector = Inspector(NormalcyConfig(), Home(work / f"{name}_home"))
     inspector.references.ingest([(name, p) for p in refs])
-    scores, hits, passed, spent = {}, {}, {}, []
+    scores, hits, passed, spent, parts = {}, {}, {}, [], {}
     for kind, items in cases.items():
         for path, hit in items:
             start = time.perf_counter()
-            verdict = inspector.inspect(path, name, log=False).verdict
+            inspection = inspector.inspect(path, name, log=False)
             spent.append(time.perf_counter() - start)
+            verdict = inspection.verdict
             scores.setdefault(kind, []).append(verdict.anomaly_score)
             passed.setdefault(kind, []).append(verdict.correctness == 1)
             hits.setdefault(kind, []).append(kind != "normal" and hit(verdict.location))
+            parts.setdefault(kind, []).append(_parts(inspection, hit))
     p50, p90 = np.percentile(np.array(spent) * 1000, [50, 90])
+    _table(name, cases, scores, hits, passed, p50, p90)
+    if name == "time_series":
+        _fusions(parts)
+
+
+def _parts(inspection, hit) -> tuple:
+    """(map ratio, band ratio or None, does the map box's location hold the anomaly) of one inspection."""
+    evidence = inspection.evidence
+    rendered = evidence.query.rendered
+    return evidence.map_ratio, evidence.band_ratio, hit(rendered.location(evidence.defect_box))
+
+
+def _fusions(parts: dict) -> None:
+    """Per anomaly type of the series: AUROC of the map ratio alone (before the band joined), the band ratio
+    alone, their mean (`fused`, shipped) and their max; localised by the map box alone (the verdict's location
+    is in the first table)."""
+    from assistant.inspection.band_fusion import fused as mean
+
+    rules = {"map": lambda m, b: m, "band": lambda m, b: b, "mean": mean, "max": max}
+    fused = {kind: {rule: [f(m, b) for m, b, _ in rows] for rule, f in rules.items()}
+             for kind, rows in parts.items()}
+
+    def rate(kind, rule, fail):
+        return f"{np.mean((np.array(fused[kind][rule]) >= 1) == fail) * 100:.0f} %"
+
+    print("\nseries fusion | AUROC map / band / mean / max | failed map / band / mean / max | "
+          "localised by the map box")
+    print("--- | --- | --- | ---")
+    print(f"normal | | passed {' / '.join(rate('normal', rule, False) for rule in rules)} |")
+    for kind, rows in parts.items():
+        if kind != "normal":
+            aurocs = " / ".join(f"{auroc(fused['normal'][rule], fused[kind][rule]):.3f}" for rule in rules)
+            failed = " / ".join(rate(kind, rule, True) for rule in rules)
+            print(f"{kind} | {aurocs} | {failed} | {np.mean([h for *_, h in rows]) * 100:.0f} %")
+
+
+def _table(name, cases, scores, hits, passed, p50, p90) -> None:
     for kind in cases:
         if kind == "normal":
             print(f"{name} | normal: {np.mean(passed[kind]) * 100:.0f} % passed | | | {p50:.0f} / {p90:.0f}")
@@ -144,6 +188,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10, help="inputs per anomaly type (and normal ones)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", choices=["point_cloud", "time_series", "video"], help="one modality only")
+    parser.add_argument("--series-size", type=float, default=1.0,
+                        help="height of the series' spike, shift and drift, times the default (smaller: harder)")
     args = parser.parse_args()
     import torch
 
@@ -151,7 +197,8 @@ def main() -> None:
     print("modality | inputs: verdicts | image AUROC | localised | ms per input p50 / p90 (all inputs of the modality)")
     print("--- | --- | --- | --- | ---")
     with tempfile.TemporaryDirectory(prefix="normalcy-modalities-") as work:
-        for name, make in [m for m in (("point_cloud", clouds), ("time_series", series), ("video", videos))
+        sized = lambda root, n: series(root, n, args.series_size)     # noqa: E731
+        for name, make in [m for m in (("point_cloud", clouds), ("time_series", sized), ("video", videos))
                            if args.only in (None, m[0])]:
             run(name, make, args.n, Path(work))
 

@@ -43,6 +43,8 @@ class Calibration:
     ood_normals: int = 0                    # how many leave-one-out nearest distances the limit rests on
     computed_at: str = ""                   # UTC time of the computation (ISO 8601)
     few_shot_threshold: float | None = None  # the few-shot map's own level when a text map is fused (None: threshold)
+    band_threshold: float | None = None      # a time series' band deviation limit (None: no band part fused)
+    band_normals: int = 0                    # how many held-out normal band deviations it rests on
     digest: str = ""     # of every field above (`sealed`); "" = never sealed
 
     def to_dict(self) -> dict:
@@ -50,8 +52,9 @@ class Calibration:
 
     def content_digest(self) -> str:
         fields = {k: v for k, v in asdict(self).items() if k != "digest"}
-        if fields["few_shot_threshold"] is None:      # entries sealed before the field existed keep their digest
-            del fields["few_shot_threshold"]
+        for name in ("few_shot_threshold", "band_threshold", "band_normals"):
+            if not fields[name]:                # entries sealed before the field existed keep their digest
+                del fields[name]
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
     def sealed(self) -> Calibration:
@@ -66,9 +69,10 @@ class Calibration:
     def usable(self) -> bool:
         """Finite, positive threshold and statistics, and the digest matches the values."""
         numbers = (self.threshold, self.mean, self.std, self.scale)
-        numbers += () if self.ood_limit is None else (self.ood_limit,)
+        numbers += tuple(v for v in (self.ood_limit, self.band_threshold) if v is not None)
         finite = all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)
-        return finite and self.threshold > 0 and self.scale > 0 and self.digest == self.content_digest()
+        band = self.band_threshold is None or self.band_threshold > 0
+        return finite and band and self.threshold > 0 and self.scale > 0 and self.digest == self.content_digest()
 
     def operating_point(self) -> dict:
         """What the threshold promises, for the verdict: the stated and expected overkill, and on how many normals."""

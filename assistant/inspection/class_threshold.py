@@ -5,7 +5,7 @@ that is not a JSON object of entries is a `CorruptState`; a threshold that comes
 Whether a class changed is its store version (`ReferenceStore.fingerprint`: no record is read on an
 inspection); a recalibration reads the ids of the class and the embeddings of the sampled references only,
 finds their neighbours as a query would, and rescores only those whose neighbours changed
-(`calibration_scores`)."""
+(`calibration_scores`). A class of time series also gets its band threshold here (`band_fusion`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from assistant.inspection.band_fusion import band_settings, band_threshold
 from assistant.inspection.calibration_scores import CalibrationScores
 from assistant.inspection.overkill_targets import OverkillTargets
 from assistant.inspection.text_calibration import fused_scores, fused_settings, prepare
@@ -51,7 +52,7 @@ class ClassThresholds:
         cfg = self.ws.config.retrieval.calibration
         return (f"{self.scoring(class_name)}|target={self.targets.for_class(class_name)}"
                 f"|max={cfg.max_references}|ood={cfg.ood_overkill}x{cfg.ood_margin}"
-                + fused_settings(self.ws, class_name))
+                + fused_settings(self.ws, class_name) + band_settings(self.ws, class_name))
 
     def stored(self) -> dict[str, dict]:
         path = self.ws.home.calibration
@@ -117,11 +118,12 @@ class ClassThresholds:
                 values = clip_maxima(values, [r.sha256 for r in references], self.mates)
             threshold, mean, std, expected = self._threshold(class_name, values, target)
             nearest = np.array([entry["nearest"] for entry in scored.values()])
+            band, band_normals = band_threshold(self.ws, class_name, shas, target)   # a series' band part
             calibration = Calibration(class_name, threshold, mean, std, len(values), len(shas),
                                       fingerprint or store.fingerprint(class_name), self.settings(class_name),
                                       target_overkill=target, expected_overkill=round(expected, 4),
                                       ood_limit=self._ood_limit(nearest), ood_normals=len(nearest),
-                                      few_shot_threshold=scale,
+                                      few_shot_threshold=scale, band_threshold=band, band_normals=band_normals,
                                       computed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())).sealed()
             self._save(calibration)
             self.scores.save(class_name, calibration, scored)

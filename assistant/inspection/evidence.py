@@ -2,7 +2,8 @@
 
 This is where the retrieval primitives meet: the query is encoded once; its embedding retrieves the k
 nearest references of the class; its patch features are compared with the cached patch features of those
-references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold); a query too far
+references; the class calibration turns the raw map score into `anomaly_score` (1.0 = threshold; a series'
+band deviation fused in, `band_fusion`); a query too far
 from its nearest reference of the class is marked out of distribution (`out_of_distribution`).
 A score that is not finite is an error, never a verdict (NaN compares false, so it would read as PASS).
 """
@@ -15,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from assistant.inspection.band_fusion import band_ratio, fused
 from assistant.inspection.inputs import LoadedImage
 from assistant.inspection.normality_evidence import suppressed
 from assistant.inspection.out_of_distribution import OutOfDistribution, check
@@ -55,8 +57,18 @@ class Evidence:
         return self.calibration.threshold
 
     @property
-    def anomaly_score(self) -> float:
+    def map_ratio(self) -> float:
         return self.map_score / self.threshold
+
+    @property
+    def band_ratio(self) -> float | None:
+        """A series' band deviation over its class's band threshold (None: no band part, `band_fusion`)."""
+        return band_ratio(self.query.rendered, self.calibration)
+
+    @property
+    def anomaly_score(self) -> float:
+        """The map's ratio, fused with a series' band ratio (`band_fusion`): 1.0 = the class limit."""
+        return fused(self.map_ratio, self.band_ratio)
 
     @property
     def anomalous(self) -> bool:

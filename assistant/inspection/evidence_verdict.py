@@ -39,6 +39,8 @@ def explain(evidence) -> str:
              f"Score: {score_in_words(score)} of {evidence.class_name} (anomaly score {score:.2f}; map score "
              f"{evidence.map_score:.3f} against the limit {evidence.threshold:.3f}): {decision}.",
              operating_point_line(calibration)]
+    if evidence.band_ratio is not None:
+        lines.append(band_line(evidence))
     spot = where(evidence.defect_box, evidence.peak, evidence.query.size)
     if evidence.anomalous:
         lines.append(f"The region that deviates most from the {len(evidence.references)} nearest normal references "
@@ -55,6 +57,15 @@ def explain(evidence) -> str:
     if noise:
         lines.append("Accepted variation (not a defect): " + " ".join(f"[{r.id}] {r.text}" for r in noise[:2]))
     return "\n".join(lines)
+
+
+def band_line(evidence) -> str:
+    """A series' two parts: "The score is the mean of the map's 0.95 and the band's 1.37 (the series leaves
+    its normal band by 0.69 band widths; the class's band limit is 0.50)"."""
+    deviation = evidence.query.rendered.scores["band_deviation"]
+    return (f"The score is the mean of the map's {evidence.map_ratio:.2f} and the band's {evidence.band_ratio:.2f} "
+            f"(the series leaves its normal band by {deviation:.2f} band widths; the class's band limit is "
+            f"{evidence.calibration.band_threshold:.2f}).")
 
 
 def operating_point_line(calibration) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from assistant.inspection.band_fusion import fused_location, held_out_entry
 from assistant.modalities import rendering
 from assistant.modalities.class_profiles import ClassProfile, ClassProfiles
 from assistant.inspection.video_inputs import MAX_FRAMES, VIDEO, is_video, load_video, video_references
@@ -46,6 +47,7 @@ class RenderedInput:
     notes: list[str] = field(default_factory=list)
     sheet: object = None              # a video's frame sheet (PIL RGB), kept with the inspection, shown to the model
     evidence: object = field(repr=False, default=None)   # a video's worst frame's `Evidence`, gathered once
+    deviation: dict | None = None     # where the modality's own score finds it leaves its normal (`Rendered`)
 
 
 def load_modalities() -> None:
@@ -157,7 +159,7 @@ def _loaded(workspace, path: Path, label: str, modality, profile: dict, class_na
     made = modality.render(modality.read(path), profile)
     loaded = load_image(png_bytes(made.image), workspace.config.inputs, name=f"{Path(label).name}.png")
     rendered = RenderedInput(made.modality, made.location, hashlib.sha256(data).hexdigest(), Path(label).name,
-                             class_name, data, dict(made.scores), list(made.notes))
+                             class_name, data, dict(made.scores), list(made.notes), deviation=made.deviation)
     return replace(loaded, path=label, rendered=rendered)
 
 
@@ -222,14 +224,17 @@ def _render_class(workspace, class_name: str, found: set, paths: list[Path]) -> 
     modality = rendering.modality_for("", name)
     raws = [modality.read(path) for path in paths]
     profile = stored.profile if stored is not None else modality.profile(raws)
-    renders = []
+    renders, shas = [], []
     for path, raw in zip(paths, raws):
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         target = workspace.home.renders / sha[:2] / f"{path.stem}.{sha[:12]}.png"
-        write_bytes(target, png_bytes(modality.render(raw, profile).image))
+        data = png_bytes(modality.render(raw, profile).image)
+        write_bytes(target, data)
         renders.append([target])
-    if stored is None:
-        profiles.save(ClassProfile(class_name, name, profile, len(raws)))
+        shas.append(hashlib.sha256(data).hexdigest())         # the render's id in the reference store
+    held = held_out_entry(modality, raws, profile, stored is None, shas)
+    if stored is None or held:
+        profiles.save(ClassProfile(class_name, name, {**profile, **held}, stored.fitted_on if stored else len(raws)))
     return renders
 
 
@@ -260,13 +265,14 @@ def input_suffixes() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*IMAGE_SUFFIXES, *sorted(found), ".npy")))
 
 
-def verdict_with_source(verdict, query):
+def verdict_with_source(verdict, evidence):
     """The verdict of a render, told what it is a render of: its modality, where its box lies in the file's
-    own terms (also said in the reasoning) and the file's hash. A still image's verdict is returned as is."""
-    rendered = query.rendered
+    own terms, or where a series leaves its band when the band decides (`band_fusion`; also said in the
+    reasoning) and the file's hash. A still image's verdict is returned as is."""
+    rendered = evidence.query.rendered
     if rendered is None:
         return verdict
-    location = rendered.location(verdict.defect_box)
+    location = fused_location(evidence, verdict.defect_box)
     said = location_words(location)
     return replace(verdict, modality=rendered.modality, location=location, source_sha256=rendered.source_sha256,
                    reasoning=f"{verdict.reasoning} {said}".strip() if said else verdict.reasoning)

@@ -26,6 +26,8 @@ class Rendered:
     location: Callable[[list[int] | None], dict | None]  # box on the render -> modality location (JSON-ready)
     scores: dict = field(default_factory=dict)   # modality's own numeric scores (e.g. distance to a normal band)
     notes: list[str] = field(default_factory=list)  # what the operator should know (e.g. "frames capped at 64")
+    deviation: dict | None = None           # where the modality's own score finds the file leaves its normal
+                                            # (a location in the file's terms, e.g. a series out of its band)
 
 
 class Modality(Protocol):

@@ -4,9 +4,10 @@ Registered as "time_series" for .csv, .tsv and .parquet on import. A .npy file i
 cloud modality by extension; the integrator asks `looks_like_series(array)` (or the operator says
 `--modality time_series`) and this modality then reads it as well. A CSV headed exactly x, y, z is a
 point cloud (`looks_like_point_csv`). The render's scores carry `band_deviation` (the largest distance
-of any sample outside the class's normal band, in band widths) for the fusion beside the plot-based
-map, and `deviation_location` says where in time and on which channel that is, the way one says "a
-peak around 1994".
+of any sample outside the class's normal band, in band widths), fused with the plot-based map into the
+verdict's score (`inspection/band_fusion`), and the render's `deviation` (`deviation_location`) says
+where in time and on which channel that is, the way one says "a peak around 1994". The class's band
+threshold rests on its references' `held_out_scores`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.modalities import rendering
-from assistant.modalities.time_series_band import aligned, band_of, build_profile, deviation_location, deviations
+from assistant.modalities.time_series_band import (aligned, band_of, build_profile, deviation_location, deviations,
+                                                   held_out_deviations, worst_run)
 from assistant.modalities.time_series_data import Series, format_time
 from assistant.modalities.time_series_files import looks_like_point_csv, looks_like_series, read_series
 from assistant.modalities.time_series_plot import Layout, draw, tick_labeller
@@ -38,6 +40,10 @@ class TimeSeriesModality:
         """Channels, time bins, y ranges and normal band of the class, from its reference series."""
         return build_profile(raws)
 
+    def held_out_scores(self, raws: list[Series], profile: dict, fitted_on_them: bool) -> list[float]:
+        """Each reference's band deviation against a band fitted without it (`held_out_deviations`)."""
+        return held_out_deviations(raws, profile, fitted_on_them)
+
     def render(self, raw: Series, profile: dict) -> rendering.Rendered:
         """The plot of `raw` against the profile's band, its band deviation and its box -> time mapper."""
         if not isinstance(raw, Series):
@@ -48,6 +54,7 @@ class TimeSeriesModality:
         image = draw(series, band, distance, tick_labeller(series))
         return rendering.Rendered(image=image, modality=self.name, location=_locator(series, Layout(band.channels)),
                                   scores={"band_deviation": float(distance.max())},
+                                  deviation=worst_run(series, band, distance),
                                   notes=[*series.notes, *_notes(series, band, profile)])
 
 

@@ -101,9 +101,31 @@ def build_profile(references: list[Series]) -> dict:
     channels = references[0].channels
     against = f"the first reference {references[0].source or ''} ({', '.join(channels)})".replace("  ", " ")
     references = [aligned(series, channels, against) for series in references]
+    steps = bin_count(int(np.median([len(series.values) for series in references])))
+    return _profile(references, steps, [bin_stats(series, steps) for series in references])
+
+
+def held_out_deviations(references: list[Series], profile: dict, fitted_on_them: bool) -> list[float]:
+    """Each reference's band deviation against a band that does not contain it, for the class's band
+    threshold: with `fitted_on_them` (the profile was fitted on these very references) leave one out, each
+    scored against the band refitted from the others (needs two or more: else []); otherwise the stored
+    band, which never saw them (references ingested after the profile was fitted)."""
+    band = band_of(profile)
+    references = [aligned(series, band.channels, "the class profile") for series in references]
+    if not fitted_on_them:
+        return [float(deviations(series, band).max()) for series in references]
+    if len(references) < 2:
+        return []
+    stats = [bin_stats(series, profile["steps"]) for series in references]
+    return [float(deviations(series, band_of(_profile(references[:i] + references[i + 1:], profile["steps"],
+                                                       stats[:i] + stats[i + 1:]))).max())
+            for i, series in enumerate(references)]
+
+
+def _profile(references: list[Series], steps: int, stats: list) -> dict:
+    """The profile dict of aligned `references` from their per-bin (min, mean, max) `stats`."""
+    channels = references[0].channels
     lengths = [len(series.values) for series in references]
-    steps = bin_count(int(np.median(lengths)))
-    stats = [bin_stats(series, steps) for series in references]
     low = np.quantile(np.stack([s[0] for s in stats]), QUANTILES[0], axis=0)
     median = np.quantile(np.stack([s[1] for s in stats]), QUANTILES[1], axis=0)
     high = np.quantile(np.stack([s[2] for s in stats]), QUANTILES[2], axis=0)
@@ -162,7 +184,11 @@ def deviation_location(series: Series, profile: dict) -> dict | None:
     series stays inside the band everywhere."""
     band = band_of(profile)
     series = aligned(series, band.channels, "the class profile")
-    distance = deviations(series, band)
+    return worst_run(series, band, deviations(series, band))
+
+
+def worst_run(series: Series, band: Band, distance: np.ndarray) -> dict | None:
+    """`deviation_location` from the (T, C) `deviations` of an aligned series already computed."""
     if distance.max() <= 0:
         return None
     worst, channel = np.unravel_index(int(np.argmax(distance)), distance.shape)
