@@ -113,7 +113,7 @@ def test_a_class_coreset_keeps_its_own_feature_files(home_copy, texture_set):
     assert default.bank.shape[0] == round(cells * NormalcyConfig().retrieval.features.coreset)
     assert inspector.scorer.stored(reference).bank.shape[0] == round(cells * 0.5)
     assert inspector.workspace.features_for("brick").path(reference.sha256).is_file()
-    assert "-core0.5|" in inspector.thresholds.current("brick").settings
+    assert "-core0.5-pca64|" in inspector.thresholds.current("brick").settings
     with pytest.raises(ConfigError, match="classes.brick.coreset"):
         from_dict(NormalcyConfig, {"retrieval": {"map": {"window": 2}, "features": {"coreset": 1.0}},
                                    "classes": {"brick": {"coreset": 0.5}}})
