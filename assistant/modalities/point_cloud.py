@@ -54,8 +54,17 @@ def _depth(cloud: Cloud, profile: dict, u, v, height) -> tuple[np.ndarray, np.nd
     return image, depth_normals(image, profile["pixel"])
 
 
-def _locator(cloud: Cloud, u: np.ndarray, v: np.ndarray):
-    """box [x0, y0, x1, y1] on the render (x1, y1 exclusive) -> the 3D box of the points that fell there."""
+def _splat(rgb: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W, 3) view cells -> (scale·H, scale·W, 3): each cell (its nearest point, already shaded and its
+    holes filled) covers the scale × scale render pixels it spans, so neighbours touch with no gap."""
+    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+
+
+def _locator(cloud: Cloud, u: np.ndarray, v: np.ndarray, scale: int):
+    """box [x0, y0, x1, y1] on the render (x1, y1 exclusive) -> the 3D box of the points that fell there:
+    a point belongs to the box when the centre of its scale × scale block does."""
+    u, v = u * scale + scale // 2, v * scale + scale // 2
+
     def location(box):
         if box is None:
             return None
@@ -99,9 +108,10 @@ class PointCloud:
         width, rows = profile["size"]
         outside = float(np.mean((u < 0) | (u >= width) | (v < 0) | (v >= rows)))
         image, normals = _depth(raw, profile, u, v, height)
-        rgb = colourise(image, normals, height_range(profile))
+        scale = int(profile.get("scale", 1))                         # profiles from before the key: 1
+        rgb = _splat(colourise(image, normals, height_range(profile)), scale)
         return rendering.Rendered(image=Image.fromarray(rgb, "RGB"), modality=self.name,
-                                  location=_locator(raw, u, v),
+                                  location=_locator(raw, u, v, scale),
                                   scores={"outside_fraction": outside}, notes=_notes(raw, outside))
 
 
