@@ -10,7 +10,7 @@ file's: parts are expected in the references' pose (a fixture), and a query pose
 outside the view, which its render's notes say. The extent and depth range are robust percentiles over
 the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a
 render has few holes. That view is small (a 90×54 scan is 76×46 cells), so the profile also keeps a
-`scale`: each view cell is drawn as a scale × scale block of render pixels, chosen so the render's longer
+`scale`: each view cell is spread over a scale × scale block of render pixels, chosen so the longer
 side reaches the image encoder's input (`RENDER_MIN`) without passing `RENDER_MAX`. A profile written
 before the key existed renders at scale 1, as it did, so an old home's references still match its queries.
 """
