@@ -9,7 +9,10 @@ the same frame, then right-handed so a render is never mirrored. The frame is th
 file's: parts are expected in the references' pose (a fixture), and a query posed otherwise falls partly
 outside the view, which its render's notes say. The extent and depth range are robust percentiles over
 the references; the pixel size follows their point spacing (median nearest-neighbour distance), so a
-render has few holes.
+render has few holes. That view is small (a 90×54 scan is 76×46 cells), so the profile also keeps a
+`scale`: each view cell is spread over a scale × scale block of render pixels, chosen so the longer
+side reaches the image encoder's input (`RENDER_MIN`) without passing `RENDER_MAX`. A profile written
+before the key existed renders at scale 1, as it did, so an old home's references still match its queries.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ FRAME_SAMPLE = 200_000         # points per reference the frame is fitted on (an
 DENSITY = 1.5                  # pixel = this many point spacings, so neighbouring points share or touch pixels
 TRIM = 1.5                     # strays: farther from the mean than this × the 99th-percentile distance
 MARGIN = 0.05                  # fraction of the extent added on each side
+RENDER_MIN = 224               # render pixels on the longer side: the image encoder's input
+RENDER_MAX = 512               # ... at most, unless one view cell is already more
 
 
 def pca_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,13 +100,22 @@ def pca_profile(clouds: list[Cloud]) -> dict:
             "depth_range": _widened(*np.percentile(every[:, 2], [1, 99]))}
 
 
+def render_scale(size: list[int]) -> int:
+    """Render pixels per view cell along each axis: the smallest whole number that brings the longer side
+    to `RENDER_MIN`, lowered to keep it within `RENDER_MAX` (never below 1)."""
+    longest = max(size)
+    return max(1, min(math.ceil(RENDER_MIN / longest), RENDER_MAX // longest))
+
+
 def class_profile(clouds: list[Cloud]) -> dict:
-    """Organised view when every reference is a grid of one size, else the PCA view."""
+    """Organised view when every reference is a grid of one size, else the PCA view; with its render scale."""
     if not clouds:
         raise BadInput("no reference point clouds to fix the class's view from; add normal references")
     if all(c.grid is not None for c in clouds) and len({c.grid for c in clouds}) == 1:
-        return organised_profile(clouds)
-    return pca_profile(clouds)
+        profile = organised_profile(clouds)
+    else:
+        profile = pca_profile(clouds)
+    return {**profile, "scale": render_scale(profile["size"])}
 
 
 def project(cloud: Cloud, profile: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from assistant.modalities.point_cloud import MODALITY
 from assistant.modalities.point_cloud_files import cloud_from
-from assistant.modalities.point_cloud_view import pca_frame, project
+from assistant.modalities.point_cloud_view import RENDER_MAX, RENDER_MIN, pca_frame, project, render_scale
 from retrieval.errors import BadInput
 
 ROTATION = Rotation.from_euler("xyz", [30, -50, 110], degrees=True).as_matrix()
@@ -82,10 +82,12 @@ def test_the_frame_sign_follows_the_shape_not_the_pose():
 
 
 def _bump_pixels(cloud, lifted, profile):
+    """(H, W) render pixels of the lifted points' view cells (each a scale × scale block)."""
     u, v, _ = project(cloud, profile)
     mask = np.zeros(profile["size"][::-1], bool)
     mask[v[lifted], u[lifted]] = True
-    return mask
+    scale = profile["scale"]
+    return np.repeat(np.repeat(mask, scale, axis=0), scale, axis=1)
 
 
 def test_a_bump_changes_the_render_where_it_is_and_its_box_maps_back_to_it(profile):
@@ -109,13 +111,14 @@ def test_a_bump_changes_the_render_where_it_is_and_its_box_maps_back_to_it(profi
 def test_an_organised_defect_changes_the_render_at_its_cells(defect):
     references = [_cloud(surface(seed=seed)[0]) for seed in range(3)]
     profile = MODALITY.profile(references)
-    assert profile == {"view": "organised", "size": [80, 60], "depth_range": profile["depth_range"]}
+    assert profile == {"view": "organised", "size": [80, 60], "depth_range": profile["depth_range"], "scale": 3}
     grid, near = surface(defect=defect, seed=9)
     rendered = MODALITY.render(_cloud(grid), profile)
     change = np.abs(_pixels(rendered) - _pixels(MODALITY.render(_cloud(surface(seed=9)[0]), profile))).sum(2)
-    assert rendered.image.size == (80, 60)
-    assert change[near].mean() > 20 * change[~near].mean()
-    where = rendered.location([45, 15, 56, 26])
+    assert rendered.image.size == (240, 180)
+    drawn = np.repeat(np.repeat(near, 3, axis=0), 3, axis=1)     # the defect's cells, 3 × 3 px each
+    assert change[drawn].mean() > 20 * change[~drawn].mean()
+    where = rendered.location([135, 45, 168, 78])             # cells 45..55 × 15..25, 3 px each
     if defect == "hole":
         assert where["points"] == 11 * 11 - near.sum()      # the hole's cells hold no points
     else:
@@ -168,3 +171,34 @@ def test_renders_through_the_embedded_encoder_rank_bumps_above_plain_plates(refe
                                           seed=200 + k)[0]), profile).image for k in range(20)]
     scores = _patch_scores(plain + bumps, [MODALITY.render(r, profile).image for r in references])
     assert _auroc(scores[:20], scores[20:]) > 0.9, scores
+
+
+@pytest.mark.parametrize("cells, scale", [([90, 54], 3), ([80, 60], 3), ([224, 100], 1), ([40, 30], 6),
+                                          ([600, 10], 1)])
+def test_the_render_scale_brings_the_longer_side_to_the_encoders_input_within_the_cap(cells, scale):
+    assert render_scale(cells) == scale
+    assert scale * max(cells) >= min(RENDER_MIN, max(cells)) and (scale == 1 or scale * max(cells) <= RENDER_MAX)
+
+
+def test_a_profile_from_before_the_scale_key_renders_at_its_old_size(references, profile):
+    old = {key: value for key, value in profile.items() if key != "scale"}
+    cloud = _cloud(plate(seed=70)[0])
+    before, now = MODALITY.render(cloud, old), MODALITY.render(cloud, profile)
+    assert before.image.size == tuple(profile["size"]) and max(now.image.size) >= RENDER_MIN
+    scale = profile["scale"]
+    centres = _pixels(now)[scale // 2::scale, scale // 2::scale]       # each cell's centre pixel: the cell
+    np.testing.assert_array_equal(centres, _pixels(before))
+    assert before.location([0, 0, *profile["size"]])["points"] == len(cloud.points)
+
+
+def test_an_organised_bump_lies_inside_the_box_drawn_around_it_on_the_scaled_render():
+    profile = MODALITY.profile([_cloud(surface(seed=seed)[0]) for seed in range(3)])
+    grid, near = surface(defect="bump", seed=11)
+    rendered = MODALITY.render(_cloud(grid), profile)
+    change = np.abs(_pixels(rendered) - _pixels(MODALITY.render(_cloud(surface(seed=11)[0]), profile))).sum(2)
+    rows, cols = np.nonzero(change > 0.5 * change.max())
+    where = rendered.location([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1])
+    low, high = np.asarray(where["box_3d"]["min"]), np.asarray(where["box_3d"]["max"])
+    peak = grid[20, 50]                                       # the bump's top: row 20, column 50
+    assert (peak >= low).all() and (peak <= high).all()
+    assert np.hypot(*(high[:2] - low[:2])) < 0.02             # around the bump (5 cells = 0.005), not the scan
