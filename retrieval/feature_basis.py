@@ -6,7 +6,10 @@ encoder's own space as before. The basis is fitted once per class, on every patc
 of its references (`spread` over an ingest), and kept beside the class's feature files; a feature file names the basis it was
 projected with (`Basis.id`, a hash of its values), so a file always decodes with exactly its own basis.
 
-File layout: b"NRMB" + 1-byte version + uint32 header length + JSON header {c, d, fitted_on} +
+A reference with a patch further from the basis than any patch it was fitted on (`Basis.represents`) is
+stored in the C channels instead, so what the basis cannot hold is never lost.
+
+File layout: b"NRMB" + 1-byte version + uint32 header length + JSON header {c, d, fitted_on, limit} +
 centre (C float32) + directions (C x d float32, row-major).
 """
 
@@ -30,6 +33,7 @@ class Basis:
     centre: np.ndarray       # (C,) float32, the mean patch
     vectors: np.ndarray      # (C, d) float32, orthonormal columns, strongest direction last
     fitted_on: int           # how many references it was fitted on
+    limit: float = float("inf")   # the largest residual of a patch it was fitted on (`represents`)
 
     @property
     def id(self) -> str:
@@ -47,6 +51,12 @@ class Basis:
     def restore(self, projected: np.ndarray) -> np.ndarray:
         """(n, d) -> (n, C), back in the encoder's channels."""
         return projected @ self.vectors.T + self.centre
+
+    def represents(self, patches: np.ndarray) -> bool:
+        """Whether every (n, C) patch lies as close to the basis as the patches it was fitted on did. A part
+        accepted as normal for a feature its class's references never showed does not: stored on the basis
+        that feature would be lost (the same part would fail again), so its file keeps the C channels."""
+        return bool(_residuals(np.asarray(patches, np.float64) - self.centre, self.vectors).max() <= self.limit)
 
 
 def spread(count: int) -> list[int]:
@@ -69,12 +79,20 @@ def fit(grids: list[np.ndarray], dims: int) -> Basis | None:
     _, vectors = np.linalg.eigh(centred.T @ centred / max(len(patches) - 1, 1))
     vectors = vectors[:, -dims:]
     vectors *= np.where(vectors[np.abs(vectors).argmax(0), range(dims)] < 0, -1.0, 1.0)  # a fixed sign
-    return Basis(centre.astype(np.float32), np.ascontiguousarray(vectors, np.float32), len(grids))
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    limit = float(_residuals(centred, vectors).max()) * 1.05 + 1e-6
+    return Basis(centre.astype(np.float32), vectors, len(grids), limit)
+
+
+def _residuals(centred: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Distance of each centred (n, C) patch to the span of the basis's directions."""
+    return np.linalg.norm(centred - (centred @ vectors) @ vectors.T, axis=1)
 
 
 def to_bytes(basis: Basis) -> bytes:
     c, d = basis.vectors.shape
-    header = json.dumps({"c": c, "d": d, "fitted_on": basis.fitted_on}, separators=(",", ":")).encode()
+    head = {"c": c, "d": d, "fitted_on": basis.fitted_on, "limit": basis.limit}
+    header = json.dumps(head, separators=(",", ":")).encode()
     return MAGIC + struct.pack("<BI", FORMAT, len(header)) + header + basis.centre.tobytes() + basis.vectors.tobytes()
 
 
@@ -87,7 +105,7 @@ def from_bytes(data: bytes) -> tuple[Basis | None, str | None]:
         return None, f"basis file format {version}, this version reads {FORMAT}"
     try:
         head = json.loads(data[9:9 + size])
-        c, d, fitted_on = int(head["c"]), int(head["d"]), int(head["fitted_on"])
+        c, d, fitted_on, limit = int(head["c"]), int(head["d"]), int(head["fitted_on"]), float(head["limit"])
     except (ValueError, KeyError, TypeError):
         return None, "its header is damaged"
     body = memoryview(data)[9 + size:]
@@ -96,4 +114,4 @@ def from_bytes(data: bytes) -> tuple[Basis | None, str | None]:
     values = np.frombuffer(body, np.float32).copy()
     if not np.isfinite(values).all():
         return None, "holds NaN or infinite values"
-    return Basis(values[:c], values[c:].reshape(c, d), fitted_on), None
+    return Basis(values[:c], values[c:].reshape(c, d), fitted_on, limit), None

@@ -71,10 +71,13 @@ def greedy_coreset(patches: np.ndarray, count: int) -> np.ndarray:
 
 
 def encode(features: np.ndarray, encoding: Encoding, basis: Basis | None = None) -> bytes:
-    """(C, H, W) features -> the file's bytes (the patches projected on `basis` when given)."""
+    """(C, H, W) features -> the file's bytes (the patches projected on `basis` when given and it
+    represents them all, see `Basis.represents`)."""
     grid = np.asarray(features, dtype=np.float32)
     c, h, w = grid.shape
     patches = grid.reshape(c, h * w).T
+    if basis is not None and not basis.represents(patches):
+        basis = None
     if basis is not None:
         patches = basis.project(patches)
     if not encoding.keeps_grid:

@@ -76,3 +76,14 @@ def test_a_damaged_basis_is_named_with_the_doctor(tmp_path, damage, reason):
     for use in (lambda c: c.basis_of("brick"), lambda c: c.get(SHA)):
         with pytest.raises(CorruptState, match=f"{reason}.*normalcy doctor"):
             use(FeatureCache(tmp_path, "enc@1", FeaturesConfig(pca=32)))
+
+
+def test_a_patch_the_basis_cannot_hold_keeps_the_file_in_the_encoders_channels():
+    grids = _grids()
+    basis = feature_basis.fit(grids, 64)
+    odd = grids[0].copy()
+    odd[:, 5, 5] += 3 * np.random.default_rng(9).standard_normal(152)     # one patch off the class's directions
+    assert basis.represents(grids[1].reshape(152, -1).T) and not basis.represents(odd.reshape(152, -1).T)
+    stored, problem = feature_codec.decode(feature_codec.encode(odd, FeaturesConfig("int8", 1.0), basis))
+    assert problem is None                                          # no basis needed to read it back
+    assert np.abs(stored.grid()[:, 5, 5].astype(np.float32) - odd[:, 5, 5]).max() < 0.1
