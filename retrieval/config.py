@@ -192,9 +192,10 @@ class FeaturesConfig:
       every patch of 64 references spread over its first ingest, or of 64 of its references when features are
       recomputed; a class with fewer than 8 keeps the encoder's channels until an ingest brings 8); 0 = off.
       Files name their basis, so a refit (once the class has doubled, up to 64) leaves older files readable.
-      Default 64 (12.0 kB per reference with int8, 20 %; 25.7 kB without): on the dev split >= the float16
+      A reference with a patch the basis cannot hold keeps the channels (`Basis.represents`).
+      Default 64 (12.2 kB per reference with int8, 20 %; 25.7 kB without): on the dev split >= the float16
       grid on every set; on the test split -0.004 on gravel (one pair), +0.004 on poly, equal elsewhere.
-      With `copies: link` a reference takes 17-19 kB on ELPV, 13.5-14.5 kB on textures (15.4-18.0x smaller
+      With `copies: link` a reference takes 17.5-20 kB on ELPV, 13.5-14.5 kB on textures (14.9-18.0x smaller
       than before issue 14); with the original copy 45-49 kB on ELPV (6.1-6.4x: the cell's PNG alone is
       34-37 kB), 16-21 kB on textures (12-15.5x). Changing it recomputes the features from the copies.
     """
