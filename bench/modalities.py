@@ -9,8 +9,9 @@ verdict's location holds the injected anomaly: the 3D box holds the bump's / den
 the time range overlaps the anomaly's samples; a flagged frame or the worst frame shows the object), and the
 latency per input (p50 / p90 of `Inspector.inspect`). For the series a second table sets the map's part of
 the score (map score / threshold: the verdict before the band joined) beside the band's (band deviation /
-band threshold), their weighted mean (`band_fusion.fused`: what the verdict rests on) and, for comparison,
-their max; `--series-size 0.15` makes the spike, shift and drift 0.15 times as high, where the parts differ.
+band threshold), their max (`band_fusion.fused`: what the verdict rests on) and, for comparison, their
+equal-weight mean and that mean under the earlier band threshold (band-loo-v1, shipped before); `--series-size
+0.15` makes the spike, shift and drift 0.15 times as high, where the parts differ.
 The generators are the tests' (tests/point_cloud_writers.py, tests/inspection/test_video_modality.py,
 tests/inspection/test_time_series_inspection.py' shape).
 """
@@ -139,7 +140,7 @@ def run(name: str, make, n: int, work: Path) -> None:
     p50, p90 = np.percentile(np.array(spent) * 1000, [50, 90])
     _table(name, cases, scores, hits, passed, p50, p90)
     if name == "time_series":
-        _fusions(parts)
+        _fusions(parts, _earlier_band_limit(inspector, name))
 
 
 def _parts(inspection, hit) -> tuple:
@@ -149,20 +150,39 @@ def _parts(inspection, hit) -> tuple:
     return evidence.map_ratio, evidence.band_ratio, hit(rendered.location(evidence.defect_box))
 
 
-def _fusions(parts: dict) -> None:
-    """Per anomaly type of the series: AUROC of the map ratio alone (before the band joined), the band ratio
-    alone, their mean (`fused`, shipped) and their max; localised by the map box alone (the verdict's location
-    is in the first table)."""
-    from assistant.inspection.band_fusion import fused as mean
+def _earlier_band_limit(inspector, name: str) -> float:
+    """The earlier recipe's band threshold (band-loo-v1: the conformal quantile alone, the maximum of the held-out
+    deviations when they are too few for the target) over the shipped one: a band ratio times it is v1's."""
+    from assistant.inspection.band_fusion import MIN_BAND_THRESHOLD, _kept
+    from retrieval.calibration import threshold_at_overkill
 
-    rules = {"map": lambda m, b: m, "band": lambda m, b: b, "mean": mean, "max": max}
+    calibration = inspector.references.calibration(name)
+    held_out = list(_kept(inspector.workspace, name).values())
+    earlier = max(threshold_at_overkill(held_out, calibration.target_overkill)[0], MIN_BAND_THRESHOLD)
+    print(f"\nband threshold: shipped {calibration.band_threshold:.4f}, v1 (conformal alone) {earlier:.4f} "
+          f"on {len(held_out)} held-out deviations", flush=True)
+    return calibration.band_threshold / earlier
+
+
+def _fusions(parts: dict, to_earlier: float) -> None:
+    """Per anomaly type of the series: AUROC of the map ratio alone (before the band joined), the band ratio
+    alone, their equal-weight mean, their max (`fused`, shipped), and their mean under the earlier band
+    threshold (v1: what was shipped before); localised by the map box alone (the verdict's location is in the
+    first table)."""
+    from assistant.inspection.band_fusion import fused
+
+    def mean(m, b):
+        return (m + b) / 2
+
+    rules = {"map": lambda m, b: m, "band": lambda m, b: b, "mean": mean, "max": fused,
+             "mean v1": lambda m, b: mean(m, b * to_earlier)}
     fused = {kind: {rule: [f(m, b) for m, b, _ in rows] for rule, f in rules.items()}
              for kind, rows in parts.items()}
 
     def rate(kind, rule, fail):
         return f"{np.mean((np.array(fused[kind][rule]) >= 1) == fail) * 100:.0f} %"
 
-    print("\nseries fusion | AUROC map / band / mean / max | failed map / band / mean / max | "
+    print("\nseries fusion | AUROC map / band / mean / max / mean v1 | failed map / band / mean / max / mean v1 | "
           "localised by the map box")
     print("--- | --- | --- | ---")
     print(f"normal | | passed {' / '.join(rate('normal', rule, False) for rule in rules)} |")

@@ -60,10 +60,10 @@ def explain(evidence) -> str:
 
 
 def band_line(evidence) -> str:
-    """A series' two parts: "The score is the mean of the map's 0.95 and the band's 1.37 (the series leaves
+    """A series' two parts: "The score is the larger of the map's 0.95 and the band's 1.37 (the series leaves
     its normal band by 0.69 band widths; the class's band limit is 0.50)"."""
     deviation = evidence.query.rendered.scores["band_deviation"]
-    return (f"The score is the mean of the map's {evidence.map_ratio:.2f} and the band's {evidence.band_ratio:.2f} "
+    return (f"The score is the larger of the map's {evidence.map_ratio:.2f} and the band's {evidence.band_ratio:.2f} "
             f"(the series leaves its normal band by {deviation:.2f} band widths; the class's band limit is "
             f"{evidence.calibration.band_threshold:.2f}).")
 

@@ -7,20 +7,22 @@ predates the band threshold."""
 
 import json
 import shutil
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 
 from assistant.config import NormalcyConfig
 from assistant.home import Home
-from assistant.inspection.band_fusion import HELD_OUT
+from assistant.inspection.band_fusion import HELD_OUT, RECIPE, band_decides, band_limit, fused
 from assistant.inspector import Inspector
 from assistant.modalities.time_series_band import build_profile, band_of, deviations
 from assistant.modalities.time_series_files import read_series
-from retrieval.calibration import threshold_at_overkill
+from retrieval.calibration import Calibration, threshold_at_overkill
 
 T, CHANNELS = 240, ("c0", "c1", "c2", "c3")
 ONSET = 234                              # the shift holds for the last 6 hours: a few pixels of the render
+SHIFT = 1.8                              # the channel-0 level shift: the map puts it at 0.95 of its limit
 
 
 def write_series(path, seed: int, shift: float = 0.0):
@@ -49,7 +51,8 @@ def test_the_calibration_holds_a_band_threshold_from_leave_one_out_deviations(ho
     assert stored["band_threshold"] == calibration.band_threshold > 0 and stored["band_normals"] == 14
     profile = json.loads((root / "home" / "modality_profiles.json").read_text())["line"]["profile"]
     held_out = list(profile[HELD_OUT].values())
-    assert calibration.band_threshold == round(threshold_at_overkill(held_out, calibration.target_overkill)[0], 6)
+    assert calibration.band_threshold == round(band_limit(held_out, calibration.target_overkill), 6)
+    assert calibration.band_threshold > max(held_out)     # 14 normals are too few for 2 %: the bound lifts it
     series = [read_series(path) for path in references]
     others = band_of(build_profile(series[1:]))              # the first reference, left out of its band
     left_out = float(deviations(series[0], others).max())
@@ -60,7 +63,7 @@ def test_the_calibration_holds_a_band_threshold_from_leave_one_out_deviations(ho
 
 def test_a_level_shift_the_map_misses_but_the_band_catches_fails_where_it_leaves_the_band(home):
     inspector, root, _ = home
-    inspection = inspector.inspect(write_series(root / "shift.csv", seed=95, shift=1.5), "line", log=False)
+    inspection = inspector.inspect(write_series(root / "shift.csv", seed=95, shift=SHIFT), "line", log=False)
     evidence, verdict = inspection.evidence, inspection.verdict
     assert evidence.map_ratio < 1.0 <= evidence.band_ratio, (evidence.map_ratio, evidence.band_ratio)
     assert verdict.correctness == 0 and verdict.anomaly_score == round(evidence.anomaly_score, 4) >= 1.0
@@ -77,7 +80,7 @@ def test_a_normal_series_passes_and_says_both_parts(home):
     inspection = inspector.inspect(write_series(root / "normal.csv", seed=90), "line", log=False)
     scores = inspection.verdict.location["scores"]
     assert inspection.verdict.correctness == 1, scores
-    assert scores["map"] < 1 and scores["band"] < 2 - scores["map"]
+    assert scores["map"] < 1 and scores["band"] < 1
     assert scores["band_threshold"] == inspection.evidence.calibration.band_threshold
 
 
@@ -89,8 +92,47 @@ def test_a_home_whose_profile_predates_the_band_threshold_still_inspects_on_its_
     del profiles["line"]["profile"][HELD_OUT]
     (old / "modality_profiles.json").write_text(json.dumps(profiles))
     aged = Inspector(NormalcyConfig(), Home(old))
-    inspection = aged.inspect(write_series(root / "shift_old.csv", seed=95, shift=1.5), "line", log=False)
+    inspection = aged.inspect(write_series(root / "shift_old.csv", seed=95, shift=SHIFT), "line", log=False)
     assert inspection.evidence.calibration.band_threshold is None and inspection.evidence.band_ratio is None
     assert inspection.verdict.anomaly_score == round(inspection.evidence.map_ratio, 4)
     assert inspection.verdict.correctness == 1           # the map alone misses the shift, as before the band
     assert inspection.verdict.location is None or "scores" not in inspection.verdict.location
+
+
+def test_too_few_normals_for_the_target_lift_the_band_limit_above_their_maximum():
+    rng = np.random.default_rng(0)
+    few = rng.lognormal(-1.0, 0.4, size=14)
+    bound = band_limit(few, 0.02)
+    assert bound > few.max()                                 # 14 < 1 / 0.02 - 1: the maximum promises 1 / 15
+    assert band_limit(few, 0.01) > bound                     # a stricter target asks for a higher limit
+    tied = np.full(14, 0.3)                                  # no spread: the bound is the maximum itself
+    assert band_limit(tied, 0.02) == pytest.approx(0.3)
+
+
+def test_enough_normals_for_the_target_keep_the_conformal_quantile():
+    many = np.random.default_rng(1).lognormal(-1.0, 0.4, size=99)
+    quantile, _, _, expected = threshold_at_overkill(many, 0.02)
+    assert expected <= 0.02 and quantile < many.max()
+    assert band_limit(many, 0.02) == quantile
+
+
+def test_a_calibration_from_the_earlier_band_recipe_is_recomputed(home):
+    inspector, root, _ = home
+    old = root / "old_recipe"
+    shutil.copytree(root / "home", old)
+    calibrations = json.loads((old / "calibration.json").read_text())
+    current = Calibration(**calibrations["line"])
+    assert f"band={RECIPE}" in current.settings
+    earlier = replace(current, settings=current.settings.replace(f"band={RECIPE}", "band=band-loo-v1"),
+                      band_threshold=round(current.band_threshold / 2, 6))   # sealed as an older recipe would
+    calibrations["line"] = asdict(earlier.sealed())
+    (old / "calibration.json").write_text(json.dumps(calibrations))
+    reopened = Inspector(NormalcyConfig(), Home(old)).references.calibration("line")
+    assert reopened.band_threshold == inspector.references.calibration("line").band_threshold
+
+
+def test_either_part_past_its_limit_fails_the_series_and_the_band_decides_only_when_it_does():
+    assert fused(1.2, 0.3) == 1.2               # a calm band never hides what the map sees
+    assert fused(0.6, 1.1) == 1.1 and band_decides(0.6, 1.1)
+    assert not band_decides(1.2, 0.3) and not band_decides(0.6, 0.9)    # the band larger, but inside its limit
+    assert fused(0.7, None) == 0.7               # no band part: the map alone, as before
