@@ -131,17 +131,15 @@ def _nearest(cols: np.ndarray, rows: np.ndarray, depth: np.ndarray, shape: tuple
     centred, tall reaching down from it (a stretched surface is steeper: its points lie farther apart
     down the screen, never above where they are)."""
     wide, tall = splat
+    nearest_first = np.argsort(-depth, kind="stable")
     across, down = np.meshgrid(np.arange(wide) - wide // 2, np.arange(tall) - wide // 2)
-    cols, rows = (cols[:, None] + across.ravel()).ravel(), (rows[:, None] + down.ravel()).ravel()
-    owner = np.repeat(np.arange(len(depth)), wide * tall)
+    cols = (cols[nearest_first, None] + across.ravel()).ravel()
+    rows = (rows[nearest_first, None] + down.ravel()).ravel()
+    owner = np.repeat(nearest_first, wide * tall)
     inside = (cols >= 0) & (cols < shape[1]) & (rows >= 0) & (rows < shape[0])
-    owner, cell = owner[inside], rows[inside] * shape[1] + cols[inside]
-    order = np.lexsort((-depth[owner], cell))
-    cell, owner = cell[order], owner[order]
-    first = np.ones(len(cell), bool)
-    first[1:] = cell[1:] != cell[:-1]
+    cells, first = np.unique(rows[inside] * shape[1] + cols[inside], return_index=True)   # first: the nearest
     index = np.full(shape[0] * shape[1], -1)
-    index[cell[first]] = owner[first]
+    index[cells] = owner[inside][first]
     return index.reshape(shape)
 
 
