@@ -4,10 +4,11 @@ shown beside the one render that is inspected.
 Four tiles, 2 × 2 (`contact_sheet`): top — the canonical render itself, the image inspected; front (the
 x–z plane, seen from −y); side (y–z, seen from +x); oblique (from the front right, above). The view frame is
 the class's (`point_cloud_view`): x right and y up on the top render, z the height toward its viewer. The
-other three are orthographic z-buffers of the points on a grid of the class's pixel size, holes closed,
-coloured by height on the render's ramp and shaded by its light (`point_cloud_render`), then scaled to the
-tile. Framing is the class's extent (its height range widened to the cloud's own), so references and queries
-are framed alike. A flat part's relief vanishes edge-on: when the class's height range is under `FLAT` of
+other three are orthographic z-buffers on a grid of about the tile's pixels, each point splatted over its
+spacing (`_nearest`), holes closed, coloured by height on the render's ramp and shaded by its light
+(`point_cloud_render`). Framing is the class's extent (an organised scan's own x-y extent: its grid is the
+class's) and height range, widened to the cloud's own heights, so references and queries are framed alike.
+A flat part's relief vanishes edge-on: when the class's height range is under `FLAT` of
 its extent, height is stretched (at most `MAX_STRETCH` times) in those three views, and their captions
 say so ("height x4").
 The region the anomaly map flags (`region`: the points the verdict's 3D box is taken from) is outlined in
@@ -42,7 +43,7 @@ class ViewFrame:
     points: np.ndarray        # (N, 3) the cloud in the class's view frame: x right, y up (top render), z height
     low: np.ndarray           # (3,) the framed extent's corner ...
     high: np.ndarray          # (3,) ... and its opposite
-    pixel: float              # the class's view cell
+    pixel: float              # the class's view cell (pads the region's box)
     spacing: float            # the cloud's median nearest-neighbour distance
     stretch: float            # height is drawn this many times taller in the front, side and oblique views
 
