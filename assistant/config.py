@@ -142,6 +142,18 @@ class ClassConfig:
 
 
 @dataclass(frozen=True)
+class PointCloudConfig:
+    """How a point cloud is shown beside its render.
+
+    views: draw its multi-view sheet (top, front, side, oblique, the flagged region outlined in red) and show
+      it to the model right after the render and in the chat, and keep it in the run log. Off: the render alone
+      (one image less in the prompt, e.g. for a model with a small context).
+    """
+
+    views: bool = True
+
+
+@dataclass(frozen=True)
 class NormalcyConfig:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     inputs: InputConfig = field(default_factory=InputConfig)
@@ -149,6 +161,7 @@ class NormalcyConfig:
     records: RecordsConfig = field(default_factory=RecordsConfig)
     rules_dir: str = str(REPO_ROOT / "data" / "rules")
     classes: dict[str, ClassConfig] = field(default_factory=dict)
+    point_cloud: PointCloudConfig = field(default_factory=PointCloudConfig)
 
     def __post_init__(self):
         flipped = sorted(name for name, setting in self.classes.items() if setting.flips)
@@ -175,8 +188,9 @@ class NormalcyConfig:
 
     def hash(self) -> str:
         """Short stable hash of the whole configuration (for reports and result caches); no class settings
-        hash as before there were any."""
-        settings = {key: value for key, value in self.to_dict().items() if key != "classes" or value}
+        and the default point-cloud settings hash as before there were any."""
+        added = {"classes": {}, "point_cloud": dataclasses.asdict(PointCloudConfig())}   # keys added later
+        settings = {key: value for key, value in self.to_dict().items() if added.get(key, object()) != value}
         blob = json.dumps(settings, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

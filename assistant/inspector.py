@@ -21,7 +21,7 @@ from assistant.config import NormalcyConfig
 from assistant.home import Home
 from assistant.inspect_options import InspectOptions
 from assistant.inspection.class_threshold import ClassThresholds
-from assistant.inspection.evidence import Evidence, EvidenceGatherer
+from assistant.inspection.evidence import Evidence, EvidenceGatherer, Sheet
 from assistant.inspection import follow_up
 from assistant.inspection.inputs import LoadedImage, load_image
 from assistant.inspection.modal_inputs import input_suffixes, load_query, verdict_with_source
@@ -254,8 +254,13 @@ class Inspector:
             from assistant.reasoning.resumed_session import resume_session
 
             session = resume_session(self.reasoner, evidence, record["verdict"], past.turns, record.get("question"),
-                                     options, self.log.stored_image(record.get("frame_sheet")))
+                                     options, self._logged_sheet(record))
         return Inspection(past.id, verdict, evidence, record.get("question"), session, list(past.turns))
+
+    def _logged_sheet(self, record: dict) -> Sheet | None:
+        """The `Sheet` an inspection's record kept (a video's frames, a point cloud's views); None: none, or pruned."""
+        image = self.log.stored_image(record.get("frame_sheet"))
+        return None if image is None else Sheet(image, record["modality"])
 
     def follow_up_images(self, inspection: Inspection, question: str) -> list:
         """Vision-only: (caption, image) pairs of a follow-up's evidence, a crop (where) or a side-by-side."""

@@ -115,8 +115,8 @@ class ChatHandlers:
         yield chat_outputs(state, note, state.panel)
 
     def _sheet(self, evidence) -> str | None:
-        """A video's frame sheet published for the chat (None for other inputs)."""
-        return None if evidence.frame_sheet is None else self.images.publish(evidence.frame_sheet)
+        """A video's frame sheet or a point cloud's views published for the chat (None for other inputs)."""
+        return None if evidence.sheet is None else self.images.publish(evidence.sheet.image)
 
     def pick_class(self, source, class_choice) -> tuple[str, str]:
         """(class, note): the chosen class, or for "auto" the nearest class by image embedding (a point

@@ -155,9 +155,10 @@ def verdict_message(verdict: dict, class_note: str = "") -> str:
 
 
 def verdict_content(verdict: dict, class_note: str = "", sheet: str | None = None):
-    """The verdict's chat message content: its text, then for a video its frame sheet (`sheet`: the published
-    path), every sampled frame with its time and score as the model was shown them, beside the frame whose
-    overlay the panel shows. A still image's: the text alone."""
+    """The verdict's chat message content: its text, then the sheet the model was shown (`sheet`: the published
+    path) — a video's frame sheet (every sampled frame with its time and score, beside the frame whose overlay
+    the panel shows) or a point cloud's views (its render's part from four sides, the flagged region outlined).
+    A still image's: the text alone."""
     text = verdict_message(verdict, class_note)
     return [text, {"path": sheet}] if sheet else text
 

@@ -123,7 +123,8 @@ class HistoryView:
         return {"path": self.images.publish_file(self.inspector.history.image_path(sha256), f"logged-{sha256}.png")}
 
     def _logged_sheet(self, record) -> str | None:
-        """A video inspection's logged frame sheet published for the chat (None: not a video, or pruned)."""
+        """An inspection's logged sheet (a video's frames, a point cloud's views) published for the chat (None:
+        none was kept, or it was pruned)."""
         sha = record.get("frame_sheet")
         if not sha or not self.inspector.history.image_path(sha).is_file():
             return None

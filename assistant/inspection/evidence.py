@@ -28,6 +28,13 @@ from retrieval.reference_store import Reference
 from retrieval.rule_store import RankedRule
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet of the whole file shown beside the one image inspected, to the model and in the chat."""
+    image: object                 # PIL RGB
+    modality: str                 # whose: "video" (its sampled frames) or "point_cloud" (its views)
+
+
 @dataclass
 class Evidence:
     query: LoadedImage
@@ -46,11 +53,17 @@ class Evidence:
     text_provider: str | None = None         # `retrieval.text_map.provider` that made it ("clad", "clip")
     text_weight: float = 0.0                 # its share in the fused map (`retrieval.text_map.weight`)
 
-    @property
-    def frame_sheet(self):
-        """A video's frame sheet (PIL RGB: every sampled frame with its time and score, `video_inputs`), the
-        model's and the chat's view of the whole clip beside the frame inspected; None for other inputs."""
-        return getattr(self.query.rendered, "sheet", None)
+    @cached_property
+    def sheet(self) -> Sheet | None:
+        """The `Sheet` shown beside the image inspected: a video's frame sheet (every sampled frame with its
+        time and score, `video_inputs`) or a point cloud's views with the map's box outlined in each
+        (`point_cloud_views`, drawn once, here); None for other inputs or with the views switched off."""
+        rendered = self.query.rendered
+        if rendered is None:
+            return None
+        if rendered.sheet is not None:
+            return Sheet(rendered.sheet, rendered.modality)
+        return None if rendered.views is None else Sheet(rendered.views(self.defect_box), rendered.modality)
 
     @property
     def threshold(self) -> float:

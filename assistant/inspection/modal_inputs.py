@@ -48,6 +48,8 @@ class RenderedInput:
     sheet: object = None              # a video's frame sheet (PIL RGB), kept with the inspection, shown to the model
     evidence: object = field(repr=False, default=None)   # a video's worst frame's `Evidence`, gathered once
     deviation: dict | None = None     # where the modality's own score finds it leaves its normal (`Rendered`)
+    views: Callable[[list[int] | None], object] | None = field(repr=False, default=None)  # a point cloud's
+                                      # views for the map's box (`Rendered.views`); None: off (`point_cloud.views`)
 
 
 def load_modalities() -> None:
@@ -158,8 +160,10 @@ def _loaded(workspace, path: Path, label: str, modality, profile: dict, class_na
     data = path.read_bytes()
     made = modality.render(modality.read(path), profile)
     loaded = load_image(png_bytes(made.image), workspace.config.inputs, name=f"{Path(label).name}.png")
+    views = made.views if workspace.config.point_cloud.views else None
     rendered = RenderedInput(made.modality, made.location, hashlib.sha256(data).hexdigest(), Path(label).name,
-                             class_name, data, dict(made.scores), list(made.notes), deviation=made.deviation)
+                             class_name, data, dict(made.scores), list(made.notes), deviation=made.deviation,
+                             views=views)
     return replace(loaded, path=label, rendered=rendered)
 
 

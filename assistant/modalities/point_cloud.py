@@ -1,5 +1,6 @@
 """The point-cloud modality: a scan becomes a shaded depth render in its class's canonical view, and a box
-on that render maps back to a 3D box in the file's own coordinates.
+on that render maps back to a 3D box in the file's own coordinates; its `views` draw the multi-view sheet
+(`point_cloud_views`) with that box's points outlined.
 
 Registered as "point_cloud" on import, by the unambiguous extensions .ply, .pcd, .xyz. A .csv, .txt or
 .npy cloud is read when asked for by name (`--modality point_cloud`): those extensions also hold time
@@ -62,22 +63,40 @@ def _splat(rgb: np.ndarray, scale: int) -> Image.Image:
     return image if scale == 1 else image.resize((scale * rgb.shape[1], scale * rgb.shape[0]), Image.BILINEAR)
 
 
-def _locator(cloud: Cloud, u: np.ndarray, v: np.ndarray, scale: int):
-    """box [x0, y0, x1, y1] on the render (x1, y1 exclusive) -> the 3D box of the points that fell there:
-    a point belongs to the box when the centre of its scale × scale block does."""
+def _in_box(u: np.ndarray, v: np.ndarray, scale: int):
+    """box [x0, y0, x1, y1] on the render (x1, y1 exclusive) -> (N,) bool mask of the points that fell there
+    (a point belongs to the box when the centre of its scale × scale block does); None for no box, an empty
+    one, or one no point fell in."""
     u, v = u * scale + scale // 2, v * scale + scale // 2
 
-    def location(box):
+    def inside(box):
         if box is None:
             return None
         x0, y0, x1, y1 = (int(b) for b in box)
-        inside = (u >= x0) & (u < x1) & (v >= y0) & (v < y1)
-        if x1 <= x0 or y1 <= y0 or not inside.any():
+        mask = (u >= x0) & (u < x1) & (v >= y0) & (v < y1)
+        return None if x1 <= x0 or y1 <= y0 or not mask.any() else mask
+    return inside
+
+
+def _locator(cloud: Cloud, inside):
+    """box on the render -> the 3D box of the points that fell there (`_in_box`), JSON-ready; None: none did."""
+    def location(box):
+        mask = inside(box)
+        if mask is None:
             return None
-        points = cloud.points[inside]
+        points = cloud.points[mask]
         return {"box_3d": {"min": points.min(axis=0).tolist(), "max": points.max(axis=0).tolist()},
-                "points": int(inside.sum())}
+                "points": int(mask.sum())}
     return location
+
+
+def _viewer(cloud: Cloud, profile: dict, picture: Image.Image, inside):
+    """box on the render -> the cloud's multi-view sheet with the points in that box outlined (`point_cloud_views`)."""
+    def views(box):
+        from assistant.modalities.point_cloud_views import views_sheet
+
+        return views_sheet(cloud, profile, picture, box, inside(box))
+    return views
 
 
 def _notes(cloud: Cloud, outside: float) -> list[str]:
@@ -105,16 +124,18 @@ class PointCloud:
         return class_profile(list(raws))
 
     def render(self, raw: Cloud, profile: dict) -> rendering.Rendered:
-        """The cloud as an RGB depth render in the class's view, its 3D locator, scores and notes."""
+        """The cloud as an RGB depth render in the class's view, its 3D locator, scores, notes and views
+        (drawn only when asked for: the sheet needs the map's box)."""
         u, v, height = project(raw, profile)
         width, rows = profile["size"]
         outside = float(np.mean((u < 0) | (u >= width) | (v < 0) | (v >= rows)))
         image, normals = _depth(raw, profile, u, v, height)
         scale = int(profile.get("scale", 1))                         # profiles from before the key: 1
         picture = _splat(colourise(image, normals, height_range(profile)), scale)
-        return rendering.Rendered(image=picture, modality=self.name,
-                                  location=_locator(raw, u, v, scale),
-                                  scores={"outside_fraction": outside}, notes=_notes(raw, outside))
+        inside = _in_box(u, v, scale)
+        return rendering.Rendered(image=picture, modality=self.name, location=_locator(raw, inside),
+                                  scores={"outside_fraction": outside}, notes=_notes(raw, outside),
+                                  views=_viewer(raw, profile, picture, inside))
 
 
 MODALITY = rendering.register(PointCloud())

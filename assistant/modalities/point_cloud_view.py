@@ -56,7 +56,7 @@ def _sample(cloud: Cloud) -> np.ndarray:
     return cloud.points[::max(1, math.ceil(len(cloud.points) / FRAME_SAMPLE))]
 
 
-def _spacing(cloud: Cloud) -> float:
+def point_spacing(cloud: Cloud) -> float:
     """The cloud's median nearest-neighbour distance, measured on an even sample of up to 2,000 points
     (the frame's sample, its stride corrected for: surface density grows with the point count)."""
     from scipy.spatial import cKDTree
@@ -91,7 +91,7 @@ def pca_profile(clouds: list[Cloud]) -> dict:
     every = np.concatenate(projected)
     x0, x1 = _widened(*np.percentile(every[:, 0], [0.5, 99.5]))
     y0, y1 = _widened(*np.percentile(every[:, 1], [0.5, 99.5]))
-    spacing = float(np.median([_spacing(c) for c in clouds]))
+    spacing = float(np.median([point_spacing(c) for c in clouds]))
     longest = max(x1 - x0, y1 - y0)
     pixel = max(longest / MAX_SIDE, min(DENSITY * spacing, longest / MIN_SIDE))
     size = [max(1, math.ceil((x1 - x0) / pixel)), max(1, math.ceil((y1 - y0) / pixel))]

@@ -4,7 +4,8 @@ A modality reads its files (`read`, one clear `BadInput` for each way a file can
 profile from the raw data of the class's normal references (`profile`: JSON-ready, fixed per class, so
 references and queries are rendered alike) and renders one file against that profile (`render`). The
 render is an RGB image the image pipeline (retrieval, maps, calibration) takes as it is; `location`
-maps a box on the render back to the modality's own coordinates for the verdict.
+maps a box on the render back to the modality's own coordinates for the verdict; `views` (optional) draws
+a sheet of the file from other sides with that box's region outlined, for the model and the chat.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Rendered:
     notes: list[str] = field(default_factory=list)  # what the operator should know (e.g. "frames capped at 64")
     deviation: dict | None = None           # where the modality's own score finds the file leaves its normal
                                             # (a location in the file's terms, e.g. a series out of its band)
+    views: Callable[[list[int] | None], object] | None = None   # box on the render -> a sheet of the file
+                                            # from other sides with that region outlined (PIL RGB; a point cloud)
 
 
 class Modality(Protocol):

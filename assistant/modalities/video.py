@@ -13,12 +13,12 @@ anomalous, for the verdict. Decoding lives in `video_frames` (PyAV, whose wheel 
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from assistant.modalities.contact_sheet import Tile, contact_sheet, tile_box
 from assistant.modalities.video_frames import VIDEO_SUFFIXES, Decoded, decoded_frames
 
 __all__ = ["VIDEO_SUFFIXES", "Frame", "is_animated_gif", "read_frames", "frame_grid", "frame_location",
@@ -26,8 +26,6 @@ __all__ = ["VIDEO_SUFFIXES", "Frame", "is_animated_gif", "read_frames", "frame_g
 
 SCENE_THRESHOLD = 0.008     # mean |Δgray| in [0, 1]: noise ~0.002-0.004; a red square over 6% of a frame 0.0098
 ANOMALOUS = 1.0             # a frame whose score is at least this is anomalous (the calibrated threshold)
-_RED = (230, 30, 30)
-_INK, _BAND, _MAT = (255, 255, 255), (0, 0, 0), (32, 32, 32)
 
 
 @dataclass(frozen=True)
@@ -144,10 +142,6 @@ def _stamp(t: float) -> str:
     return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"
 
 
-def _label_height(cell: int) -> int:
-    return max(10, cell // 16) + 6
-
-
 def _checked_scores(frames: list[Frame], scores) -> list[float] | None:
     if scores is None:
         return None
@@ -157,35 +151,17 @@ def _checked_scores(frames: list[Frame], scores) -> list[float] | None:
     return scores
 
 
-def tile_box(i: int, columns: int, cell: int = 224) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of frame `i`'s tile (its image above its label) in a grid of `columns`."""
-    height = cell + _label_height(cell)
-    x0, y0 = (i % columns) * cell, (i // columns) * height
-    return x0, y0, x0 + cell, y0 + height
-
-
 def frame_grid(frames: list[Frame], scores=None, columns: int = 4, cell: int = 224):
-    """The contact sheet a model is shown: each frame fitted in a `cell` square (aspect kept) over a label
-    with its timestamp (mm:ss.s), its score when `scores` are given and "scene" at a scene change; the
-    frames scoring at least ANOMALOUS outlined in red. Size (min(columns, n) * cell, rows * (cell + label))."""
-    from PIL import Image, ImageDraw, ImageFont, ImageOps
-
+    """The contact sheet a model is shown (`contact_sheet`): each frame fitted in a `cell` square (aspect
+    kept) over a label with its timestamp (mm:ss.s), its score when `scores` are given and "scene" at a
+    scene change; the frames scoring at least ANOMALOUS outlined in red. Size (min(columns, n) * cell,
+    rows * (cell + label))."""
     if not frames:
         raise ValueError("frame_grid needs at least one frame")
-    scores, columns = _checked_scores(frames, scores), min(columns, len(frames))
-    rows, label = math.ceil(len(frames) / columns), _label_height(cell)
-    grid = Image.new("RGB", (columns * cell, rows * (cell + label)), _MAT)
-    draw, font = ImageDraw.Draw(grid), ImageFont.load_default(size=label - 6)
-    border = max(2, cell // 64)
-    for i, frame in enumerate(frames):
-        x0, y0, x1, y1 = tile_box(i, columns, cell)
-        fitted = ImageOps.contain(frame.image.convert("RGB"), (cell - 2 * border - 2,) * 2)
-        grid.paste(fitted, (x0 + (cell - fitted.width) // 2, y0 + (cell - fitted.height) // 2))
-        draw.rectangle((x0, y1 - label, x1 - 1, y1 - 1), fill=_BAND)
-        draw.text((x0 + border + 2, y1 - label + 3), _caption(frame, None if scores is None else scores[i]), fill=_INK, font=font)
-        if scores is not None and scores[i] >= ANOMALOUS:
-            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=_RED, width=border)
-    return grid
+    scores = _checked_scores(frames, scores)
+    tiles = [Tile(frame.image, _caption(frame, None if scores is None else scores[i]),
+                  scores is not None and scores[i] >= ANOMALOUS) for i, frame in enumerate(frames)]
+    return contact_sheet(tiles, columns, cell)
 
 
 def _caption(frame: Frame, score: float | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from assistant.reasoning.region_check import region_check
 from assistant.verdict import Verdict
 
+VIDEO = "video"            # a `Sheet`'s modality whose sheet is the file itself (see `_open`)
 UNCALIBRATED = ("The model's P(anomalous) is still being calibrated for these prompt settings (in the "
                 "background); this score fused it uncalibrated, against 0.5.")
 UNPARSED_REASONING = ("The language model's answer could not be read as a verdict (its raw text is kept). "
@@ -39,7 +40,7 @@ class ModelReasoner:
 
     def messages(self, evidence, question: str | None, chosen, vlm, shown=None, sheet=None):
         """The prompt for this evidence under a strategy (which evidence goes in is the strategy's call);
-        `shown`: the references to show (default: the first `vlm.reference_images`), `sheet`: a video's frame sheet."""
+        `shown`: the references to show (default: the first `vlm.reference_images`), `sheet`: the `Sheet` to show."""
         from assistant.reasoning.prompt_builder import build_messages
 
         shown = self._shown(evidence, chosen, vlm) if shown is None else shown
@@ -55,21 +56,25 @@ class ModelReasoner:
 
     def session(self, evidence, question: str | None, strategy_name: str | None = None, options=None, sheet=None):
         """A conversation opened with the prompt for this evidence under this request's settings; `sheet`: the
-        frame sheet of a video whose evidence no longer carries it (reopened from the run log)."""
+        `Sheet` of a video or point cloud whose evidence no longer carries it (reopened from the run log)."""
         return self._open(evidence, question, *self.settings(strategy_name, options), sheet=sheet)
 
     def _open(self, evidence, question: str | None, vlm, chosen, sheet=None):
-        """The session of this prompt. A video's frame sheet (its evidence's, or `sheet`) is one image more,
-        right after the query. Budget rule: the sheet is always shown (it is the video itself); when the
-        prompt with it does not fit the model's context budget (`Session.fits`), it takes the place of the
-        last reference shown, then of the one before, until the prompt fits or no reference is left — the
-        same number of images as the prompt of a still image, or fewer."""
+        """The session of this prompt. The evidence's `Sheet` (or `sheet`, reopened from the run log) is one
+        image more, right after the query. Budget rule, when the prompt with it does not fit the model's
+        context budget (`Session.fits`): a video's frame sheet is the video itself, so it stays and takes the
+        place of the last reference shown, then of the one before, until the prompt fits or no reference is
+        left — the same number of images as the prompt of a still image, or fewer; a point cloud's views only
+        show the render's part from other sides, so they are left out before any reference is."""
         from assistant.reasoning.conversation import Session
 
-        sheet = evidence.frame_sheet if sheet is None else sheet
+        sheet = evidence.sheet if sheet is None else sheet
         shown = self._shown(evidence, chosen, vlm)
         session = Session(self.backend, self.messages(evidence, question, chosen, vlm, shown, sheet),
                           evidence.query.image, max_new_tokens=vlm.max_new_tokens)
+        if sheet is not None and sheet.modality != VIDEO and not session.fits():
+            session.history = self.messages(evidence, question, chosen, vlm, shown, None)
+            return session
         while sheet is not None and shown and not session.fits():
             shown = shown[:-1]
             session.history = self.messages(evidence, question, chosen, vlm, shown, sheet)

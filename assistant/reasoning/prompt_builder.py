@@ -6,7 +6,8 @@ overlay=...)` returns the backend-neutral message list for one inspection:
     [system,
      user: task (+ class context) (+ rules grouped by kind) (+ "the first k images are normal
            references ...", k labelled reference images) + the image to inspect
-           (+ a video's frame sheet) (+ anomaly-map overlay and its caution line) (+ operator's question)
+           (+ a video's frame sheet or a point cloud's views) (+ anomaly-map overlay and its caution line)
+           (+ operator's question)
            + JSON format]
 
 All prose lives in `assistant/reasoning/prompts/*.yaml`; the JSON the model must answer is generated from
@@ -53,6 +54,10 @@ STRATEGIES: dict[str, Strategy] = {
     "rules_reference": Strategy("rules_reference", class_context=True, rules=True, references=True),
     "overlay": Strategy("overlay", class_context=True, rules=True, references=True, overlay=True),
 }
+
+
+# a `Sheet`'s modality -> the word its templates end in (inspection.yaml: sheet_label, views_label, ...)
+SHEET_KEYS = {"video": "sheet", "point_cloud": "views"}
 
 
 def strategy(name: str) -> Strategy:
@@ -125,12 +130,13 @@ def rules_text(rules: list[Rule], class_name: str) -> str:
 def build_messages(strategy: Strategy, *, query: Image.Image, class_name: str | None = None,
                    question: str | None = None, rules: list[Rule] | tuple = (),
                    references: list[Image.Image] | tuple = (), overlay: Image.Image | None = None,
-                   sheet: Image.Image | None = None) -> list[Message]:
+                   sheet=None) -> list[Message]:
     """The message list for one inspection under `strategy`.
 
-    Images appear in this order: references (if switched on and given), query, frame sheet (when the query
-    is a video's frame: `sheet` is the video, so every strategy shows it), overlay (if switched on and
-    given). Evidence that is switched on but not given is left out, never invented.
+    Images appear in this order: references (if switched on and given), query, sheet (a `Sheet`: a video's
+    frame sheet when the query is its frame, a point cloud's views when it is its render; every strategy
+    shows it, in the words of its modality, `SHEET_KEYS`), overlay (if switched on and given). Evidence
+    that is switched on but not given is left out, never invented.
     """
     refs = list(references) if strategy.references else []
     overlay = overlay if strategy.overlay else None
@@ -154,10 +160,21 @@ def _task(class_name: str | None) -> str:
     return task + ("\n" + render("inspection", "class_context", class_name=class_name) if class_name else "")
 
 
+def _sheet_key(sheet) -> str | None:
+    """The templates' word for a sheet of this modality ("sheet_label", "references_intro_sheet", ...)."""
+    if sheet is None:
+        return None
+    if sheet.modality not in SHEET_KEYS:
+        raise ConfigError(f"no prompt wording for a sheet of modality {sheet.modality!r}; "
+                          f"known: {', '.join(SHEET_KEYS)}")
+    return SHEET_KEYS[sheet.modality]
+
+
 def _images(refs: list, query: Image.Image, overlay: Image.Image | None, class_name: str | None,
-            sheet: Image.Image | None = None) -> list[Part]:
+            sheet=None) -> list[Part]:
     parts: list[Part] = []
-    with_sheet = "_sheet" if sheet is not None else ""     # the intro says where the sheet lies among the images
+    word = _sheet_key(sheet)
+    with_sheet = f"_{word}" if word else ""          # the intro says where the sheet lies among the images
     if refs:
         key = ("references_intro_overlay" if overlay is not None else "references_intro") + with_sheet
         parts.append(TextPart(render("inspection", key, k=len(refs), class_name=class_name or "this part")))
@@ -168,7 +185,7 @@ def _images(refs: list, query: Image.Image, overlay: Image.Image | None, class_n
               for i, image in enumerate(refs, start=1)]
     parts.append(ImagePart(query, render("inspection", "query_label")))
     if sheet is not None:
-        parts.append(ImagePart(sheet, render("inspection", "sheet_label")))
+        parts.append(ImagePart(sheet.image, render("inspection", f"{word}_label")))
     if overlay is not None:
         parts.append(ImagePart(overlay, render("inspection", "overlay_label")))
     return parts

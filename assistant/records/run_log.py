@@ -79,17 +79,19 @@ class RunLog:
         return prune(self, RunIndex(self.folder), self.retention, now)
 
     def record_inspection(self, inspection, encoder_id: str, config_hash: str, options: dict | None = None) -> dict:
-        """Append an inspection (the Inspector's `Inspection`), its image and overlay stored by hash."""
+        """Append an inspection (the Inspector's `Inspection`), its image, overlay and sheet (a video's frames,
+        a point cloud's views: key "frame_sheet", the name from when only videos had one) stored by hash."""
         evidence = inspection.evidence
         image_sha = self.store_image(evidence.query.image, evidence.query.sha256)
         overlay_sha = self.store_image(evidence.overlay("all"))
         source = self._store_source(evidence.query.rendered)
+        sheet = {} if evidence.sheet is None else {"frame_sheet": self.store_image(evidence.sheet.image)}
         record = self.append({
             "kind": "inspection", "id": inspection.id, "class": evidence.class_name,
             "question": inspection.question, "image": image_sha, "overlay": overlay_sha,
             "source": evidence.query.path, "verdict": inspection.verdict.to_dict(),
             "encoder": encoder_id, "config_hash": config_hash, **({"options": options} if options else {}),
-            **source})
+            **source, **sheet})
         if self._prune_due():
             self.prune()
         return record
@@ -105,9 +107,8 @@ class RunLog:
         path = self.folder / "sources" / f"{rendered.source_sha256}{suffix}"
         if not path.is_file():
             write_bytes(path, rendered.source_data)
-        sheet = {} if rendered.sheet is None else {"frame_sheet": self.store_image(rendered.sheet)}
         return {"modality": rendered.modality, "source_sha256": rendered.source_sha256,
-                "source_file": f"sources/{path.name}", "source_name": rendered.source_name, **sheet}
+                "source_file": f"sources/{path.name}", "source_name": rendered.source_name}
 
     def _prune_due(self) -> bool:
         if self.retention is None or not self.retention.active:

@@ -6,6 +6,7 @@ import pytest
 from tiny_vlm_factory import BUILDERS, IMAGE_MARKERS
 from vlm_test_images import solid
 
+from assistant.inspection.evidence import Sheet
 from assistant.reasoning.prompt_builder import STRATEGIES, Strategy, build_messages, format_prompt, strategy
 from assistant.verdict import MODEL_SCHEMA
 from assistant.vlm.messages import ImagePart, Message, TextPart, count_images, layout_chunks, user
@@ -55,7 +56,7 @@ def test_image_order_is_references_then_query_then_overlay(images):
 def test_a_video_frame_sheet_follows_the_query_and_the_intro_says_where_it_lies(images, name, intro):
     sheet = solid((30, 30, 30), (200, 90))
     turn = build_messages(STRATEGIES[name], query=images["query"], class_name="bottle", references=images["references"],
-                          overlay=images["overlay"], sheet=sheet)[1]
+                          overlay=images["overlay"], sheet=Sheet(sheet, "video"))[1]
     parts = [p for p in turn.parts if isinstance(p, ImagePart)]
     order = [p.image for p in parts]
     assert order[order.index(images["query"]) + 1] is sheet and len(order) == EXPECTED_IMAGES[name] + 1
@@ -64,6 +65,62 @@ def test_a_video_frame_sheet_follows_the_query_and_the_intro_says_where_it_lies(
     assert (intro in text) if intro else "The first" not in text
     still = " ".join(_build(name, images)[1].text.split())
     assert "frame sheet" not in still.lower()
+
+
+# The video's sheet wording as it was before a point cloud's views shared the sheet (commit 0b6a2bc), verbatim
+VIDEO_LABEL = ("Frame sheet of the video the image to inspect comes from (that image is its highest-scoring frame): "
+               "every sampled frame in time order, each labelled with its time (mm:ss.s) and its anomaly score "
+               "(1.00 = the class limit; \"scene\" marks a scene change); frames outlined in red score at or over "
+               "the class limit.")
+VIDEO_INTROS = {
+    "reference": "The first 2 images are normal references of bottle; the next image is the one to inspect (a frame "
+                 "of a video), and the last image is the frame sheet of that video.",
+    "overlay": "The first 2 images are normal references of bottle; the next image is the one to inspect (a frame of "
+               "a video), followed by the frame sheet of that video, and the last image is the anomaly map overlay "
+               "of the image to inspect.",
+    "overlay_only": "The image to inspect (a frame of a video) is followed by the frame sheet of that video and then "
+                    "by the anomaly map overlay of the image to inspect.",
+    "naive": None}
+
+
+def _turn(name, images, sheet=None):
+    chosen = Strategy("overlay_only", class_context=True, overlay=True) if name == "overlay_only" else STRATEGIES[name]
+    return build_messages(chosen, query=images["query"], class_name="bottle", question="Is the rim ok?", rules=RULES,
+                          references=images["references"], overlay=images["overlay"], sheet=sheet)[1]
+
+
+@pytest.mark.parametrize("name", list(VIDEO_INTROS))
+def test_the_video_prompt_is_word_for_word_what_it_was(images, name):
+    """The still image's prompt, its intro swapped for the video's and the sheet's label after the query: nothing
+    else of the text moved."""
+    still, video = _turn(name, images), _turn(name, images, Sheet(solid((30, 30, 30), (200, 90)), "video"))
+    words = [getattr(part, "text", None) or part.label for part in video.parts]
+    expected = [getattr(part, "text", None) or part.label for part in still.parts]
+    expected.insert(expected.index("Image to inspect:") + 1, VIDEO_LABEL)
+    if VIDEO_INTROS[name]:
+        intro = next(i for i, text in enumerate(expected) if text.startswith(("The first", "The image to inspect is")))
+        expected[intro] = VIDEO_INTROS[name]
+    assert words == expected
+
+
+@pytest.mark.parametrize("name", list(VIDEO_INTROS))
+def test_a_point_cloud_s_views_follow_the_query_in_the_words_of_a_point_cloud(images, name):
+    views = solid((30, 30, 90), (200, 220))
+    turn = _turn(name, images, Sheet(views, "point_cloud"))
+    order = [p.image for p in turn.parts if isinstance(p, ImagePart)]
+    assert order[order.index(images["query"]) + 1] is views
+    label = next(p.label for p in turn.parts if isinstance(p, ImagePart) and p.image is views)
+    assert label.startswith("Views of the point cloud the image to inspect is rendered from: top (the image to "
+                            "inspect), front, side and oblique") and "red box" in label
+    text = " ".join(turn.text.split())
+    assert "video" not in text.lower() and "frame" not in text.lower()
+    if VIDEO_INTROS[name]:
+        assert "views of that point cloud" in text and "(a depth render of a point cloud, seen from above)" in text
+
+
+def test_a_sheet_of_a_modality_without_wording_is_a_config_error(images):
+    with pytest.raises(ConfigError, match="no prompt wording for a sheet of modality 'time_series'"):
+        _turn("overlay", images, Sheet(solid((0, 0, 0), (8, 8)), "time_series"))
 
 
 def test_rules_are_grouped_by_kind_in_a_fixed_order(images):

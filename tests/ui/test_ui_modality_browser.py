@@ -1,7 +1,8 @@
 """A point cloud dropped into the chat (issue 15): with the class left on auto it is rendered for the
 one class of point clouds, inspected like a photo, and the chat names the file the render is of; the
-verdict's reasoning gives the region in the cloud's own coordinates. Headless Chromium at 1280×720 over a
-home holding a class of photos (brick) and a class of point clouds (plate)."""
+verdict's reasoning gives the region in the cloud's own coordinates, and the chat shows the cloud's views
+sheet (top, front, side, oblique) with the verdict. Headless Chromium at 1280×720 over a home holding a class
+of photos (brick) and a class of point clouds (plate)."""
 
 import re
 import sys
@@ -48,5 +49,12 @@ def test_a_dropped_point_cloud_is_inspected_as_its_render(browser, cloud_app, sc
     expect(page.locator("#verdict-card .nc-label")).to_have_text("FAIL")
     expect(page.get_by_text(re.compile(r"In the point cloud: x [-\d.]+ to [-\d.]+")).first).to_be_attached()
     expect(page.locator("#overlay img")).to_be_visible()
+    sheet = page.locator("#chat img").last
+    sheet.scroll_into_view_if_needed()
+    expect(sheet).to_be_visible()
+    width, height = sheet.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert (width, height) == (512, 556), (width, height)           # the 2 x 2 views sheet, not the render
+    shown = sheet.bounding_box()
+    assert shown["width"] >= 200 and shown["height"] >= 200, shown  # legible in the chat at 1280 x 720
     screenshots(page, "p1_point_cloud_1280")
     context.close()
