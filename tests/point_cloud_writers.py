@@ -24,6 +24,14 @@ def plate(n: int = 90, bump: float = 0.0, centre=BUMP_CENTRE, seed: int = 0, wav
     return points[order], (lift > 0.1 * bump)[order] if bump else np.zeros(len(points), bool)
 
 
+def write_plates(folder, count: int = 12):
+    """`count` normal plates (seeds 0..count-1) as binary PLY files in `folder` (created): a class to ingest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(count):
+        write_ply(folder / f"plate_{k:02d}.ply", plate(seed=k)[0], fmt="binary_little_endian")
+    return folder
+
+
 def sphere(n: int = 4000, radius: float = 1.0) -> np.ndarray:
     """(N, 3) a Fibonacci sphere."""
     k = np.arange(n) + 0.5

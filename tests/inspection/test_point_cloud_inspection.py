@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from point_cloud_writers import BUMP_CENTRE, BUMP_RADIUS, plate, write_ply, write_pcd
+from point_cloud_writers import BUMP_CENTRE, BUMP_RADIUS, plate, write_pcd, write_plates, write_ply
 
 from ui.cli import main
 
@@ -14,9 +14,7 @@ from ui.cli import main
 @pytest.fixture(scope="module")
 def plates(tmp_path_factory):
     root = tmp_path_factory.mktemp("plates")
-    (root / "train").mkdir()
-    for k in range(12):
-        write_ply(root / "train" / f"plate_{k:02d}.ply", plate(seed=k)[0], fmt="binary_little_endian")
+    write_plates(root / "train")
     points, lifted = plate(bump=0.02, seed=50)
     write_pcd(root / "bump.pcd", points)
     write_ply(root / "good.ply", plate(seed=51)[0])

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from point_cloud_writers import plate, write_pcd, write_ply
+from point_cloud_writers import plate, write_pcd, write_plates
 
 from assistant.config import NormalcyConfig, PointCloudConfig
 from ui.cli import main
@@ -21,9 +21,7 @@ OFF = NormalcyConfig(point_cloud=PointCloudConfig(views=False))
 @pytest.fixture(scope="module")
 def plates(tmp_path_factory):
     root = tmp_path_factory.mktemp("sheet_plates")
-    (root / "train").mkdir()
-    for k in range(12):
-        write_ply(root / "train" / f"plate_{k:02d}.ply", plate(seed=k)[0], fmt="binary_little_endian")
+    write_plates(root / "train")
     write_pcd(root / "bump.pcd", plate(bump=0.02, seed=50)[0])
     home = root / "home"
     assert main(["--home", str(home), "ingest", str(root / "train"), "--class", "plate"]) == 0

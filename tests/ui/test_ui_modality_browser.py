@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from ui_test_tools import copy_home, free_port, open_page
+from ui_test_tools import copy_home, open_page, served
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from point_cloud_writers import plate, write_pcd, write_ply  # noqa: E402
@@ -24,7 +24,6 @@ VERDICT = re.compile("^(PASS|FAIL|NEEDS REVIEW|OUT OF DISTRIBUTION)$")
 def cloud_app(ready_home, tmp_path_factory):
     from assistant.config import NormalcyConfig
     from assistant.inspector import Inspector
-    from ui.chat_app import create_app, launch
 
     root = tmp_path_factory.mktemp("ui_clouds")
     inspector = Inspector(NormalcyConfig(), copy_home(ready_home, root / "home"))
@@ -32,10 +31,8 @@ def cloud_app(ready_home, tmp_path_factory):
         write_ply(root / f"plate_{k}.ply", plate(seed=k)[0])
     inspector.references.ingest([("plate", root / f"plate_{k}.ply") for k in range(10)])
     write_pcd(root / "bump.pcd", plate(bump=0.02, seed=50)[0])
-    app = create_app(inspector, work_dir=root / "work")
-    _, url, _ = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
-    yield url, root / "bump.pcd"
-    app.close()
+    with served(inspector, root / "work") as url:
+        yield url, root / "bump.pcd"
 
 
 def test_a_dropped_point_cloud_is_inspected_as_its_render(browser, cloud_app, screenshots):

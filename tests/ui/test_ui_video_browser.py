@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from ui_test_tools import free_port, open_page
+from ui_test_tools import open_page, served
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "inspection"))
 pytest.importorskip("av")
@@ -23,7 +23,6 @@ def video_app(tmp_path_factory):
     from assistant.config import NormalcyConfig
     from assistant.home import Home
     from assistant.inspector import Inspector
-    from ui.chat_app import create_app, launch
 
     root = tmp_path_factory.mktemp("ui_video")
     for k in range(3):
@@ -31,10 +30,8 @@ def video_app(tmp_path_factory):
     _write(root / "object.mp4", "both", noise_seed=10)
     inspector = Inspector(NormalcyConfig(), Home(root / "home"))
     inspector.references.ingest([("hall", root / f"calm_{k}.mp4") for k in range(3)])
-    app = create_app(inspector, work_dir=root / "work")
-    _, url, _ = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
-    yield url, root / "object.mp4"
-    app.close()
+    with served(inspector, root / "work") as url:
+        yield url, root / "object.mp4"
 
 
 def test_a_dropped_video_shows_its_verdict_and_frame_sheet(browser, video_app, screenshots):

@@ -3,6 +3,7 @@
 import shutil
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -24,6 +25,19 @@ def open_page(browser, url: str, width: int = 1280, height: int = 720):
     page.goto(url)
     expect(page.locator("#message textarea")).to_be_visible()
     return context, page
+
+
+@contextmanager
+def served(inspector, work_dir: Path):
+    """The chat app of `inspector` served on a free loopback port while the block runs: yields its url."""
+    from ui.chat_app import create_app, launch
+
+    app = create_app(inspector, work_dir=work_dir)
+    _, url, _ = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
+    try:
+        yield url
+    finally:
+        app.close()
 
 
 def free_port() -> int:
