@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.inspection.band_fusion import band_decides
 from assistant.verdict import Verdict, score_in_words
 
 NOTICE = ("No language model is configured, so this verdict comes from the visual evidence alone. "
@@ -42,7 +43,10 @@ def explain(evidence) -> str:
     if evidence.band_ratio is not None:
         lines.append(band_line(evidence))
     spot = where(evidence.defect_box, evidence.peak, evidence.query.size)
-    if evidence.anomalous:
+    if evidence.anomalous and band_decides(evidence.map_ratio, evidence.band_ratio):
+        lines.append(f"The band decides: where the series leaves its normal band is its location (below); the "
+                     f"map's warmest region on the plot is {spot}.")
+    elif evidence.anomalous:
         lines.append(f"The region that deviates most from the {len(evidence.references)} nearest normal references "
                      f"is {spot}.")
     else:

@@ -73,6 +73,7 @@ def test_a_level_shift_the_map_misses_but_the_band_catches_fails_where_it_leaves
     assert location["scores"]["map"] == round(evidence.map_ratio, 4)
     assert "In the series: " in verdict.reasoning and "channel c0" in verdict.reasoning
     assert f"the band's {evidence.band_ratio:.2f}" in verdict.reasoning      # vision-only: both parts said
+    assert "The band decides" in verdict.reasoning and "region that deviates most" not in verdict.reasoning
 
 
 def test_a_normal_series_passes_and_says_both_parts(home):
