@@ -15,7 +15,8 @@ The deviations are a maximum over samples, skewed right, so the bound is taken o
 shift keeps a deviation of 0, inside the band, finite): on bench/band_limit.py it held the band's own
 overkill at 1.7 / 2.2 / 1.7 % on 8 / 14 / 30 references where the maximum gave 8.1 / 6.0 / 2.8 % and the
 same bound without the logarithm 3.4 / 4.2 / 2.6 %; the price is fewer faint spikes over the band threshold
-(14 % where the maximum had 24 %, on 14 references; README, Numbers). With enough references the conformal quantile is used as it is.
+(14 % where the maximum had 24 %, on 14 references; README, Numbers). With enough references the conformal
+quantile is used as it is.
 
 **Held out.** The band is fitted once, from the first references ingested into the class, so each of those
 is scored leave one out (against the band refitted from the others); a reference ingested later is scored

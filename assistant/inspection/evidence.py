@@ -34,6 +34,14 @@ class Sheet:
     image: object                 # PIL RGB
     modality: str                 # whose: "video" (its sampled frames) or "point_cloud" (its views)
 
+    @property
+    def is_the_file(self) -> bool:
+        """A video's frame sheet is the clip itself (the frame inspected is one of many); a point cloud's
+        views only show the render's part from other sides (`ModelReasoner._open`'s budget rule)."""
+        from assistant.inspection.video_inputs import VIDEO
+
+        return self.modality == VIDEO
+
 
 @dataclass
 class Evidence:

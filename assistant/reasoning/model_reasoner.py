@@ -10,7 +10,6 @@ from __future__ import annotations
 from assistant.reasoning.region_check import region_check
 from assistant.verdict import Verdict
 
-VIDEO = "video"            # a `Sheet`'s modality whose sheet is the file itself (see `_open`)
 UNCALIBRATED = ("The model's P(anomalous) is still being calibrated for these prompt settings (in the "
                 "background); this score fused it uncalibrated, against 0.5.")
 UNPARSED_REASONING = ("The language model's answer could not be read as a verdict (its raw text is kept). "
@@ -72,7 +71,7 @@ class ModelReasoner:
         shown = self._shown(evidence, chosen, vlm)
         session = Session(self.backend, self.messages(evidence, question, chosen, vlm, shown, sheet),
                           evidence.query.image, max_new_tokens=vlm.max_new_tokens)
-        if sheet is not None and sheet.modality != VIDEO and not session.fits():
+        if sheet is not None and not sheet.is_the_file and not session.fits():
             session.history = self.messages(evidence, question, chosen, vlm, shown, None)
             return session
         while sheet is not None and shown and not session.fits():
